@@ -1,0 +1,35 @@
+# Every target creates .venv (and installs the pinned dependencies) when it is missing.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: synth test lint local deploy clean
+
+synth: $(STAMP)  ## Synthesize every stack into cdktf.out/stacks/<name>/cdk.tf.json
+	$(PY) main.py
+
+test: $(STAMP)  ## Lint, then run the whole test suite (what CI runs)
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+local: $(STAMP)  ## Run producer and consumer against an embedded SQS until Ctrl-C
+	$(PY) -m workers.local
+
+deploy: $(STAMP) node_modules/.installed  ## make deploy STACK=producer
+	npx cdktf deploy $(STACK)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+clean:
+	rm -rf cdktf.out

@@ -1,0 +1,1 @@
+"""Tools for developing on this machine: a local SQS, `make local`, benchmarks' shared parts."""

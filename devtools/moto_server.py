@@ -1,0 +1,94 @@
+"""A real moto_server process on a free loopback port, for tests, `make local` and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+STARTUP_DEADLINE_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class MotoServer:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, region: str = "eu-west-1") -> dict[str, str]:
+        """Environment for a worker process talking to this server."""
+        return {
+            **os.environ,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def freeze(self) -> None:
+        """Make SQS unreachable without wiping it (a restart would lose every queue)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+
+def _moto_server_command() -> list[str]:
+    script = Path(sys.executable).with_name("moto_server")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "moto.server"]
+
+
+@contextlib.contextmanager
+def running_moto_server() -> Iterator[MotoServer]:
+    """Start moto_server on 127.0.0.1, wait until it answers, stop it afterwards."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*_moto_server_command(), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = MotoServer(process, port)
+    try:
+        _wait_until_ready(server)
+        yield server
+    finally:
+        server.thaw()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_ready(server: MotoServer) -> None:
+    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"moto_server exited with code {server.process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{server.endpoint_url}/moto-api/", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)  # polling interval while the server starts, not synchronisation
+    raise RuntimeError(f"moto_server did not answer within {STARTUP_DEADLINE_SECONDS} s")

@@ -1,0 +1,22 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from devtools.moto_server import MotoServer, running_moto_server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """One real moto_server for the session; tests create their own uniquely named queues."""
+    with running_moto_server() as server:
+        yield server

@@ -1,0 +1,1 @@
+"""Worker containers: one folder per service, plus `runtime/`, the platform code they share."""

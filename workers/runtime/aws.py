@@ -1,0 +1,30 @@
+"""The SQS client every worker uses, with timeouts and retries set explicitly.
+
+boto3 reads AWS_REGION and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS itself, so a
+local endpoint (moto_server, `make local`) needs no code here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient  # optional stubs; only for type checkers
+
+LONG_POLL_SECONDS = 20
+# A long poll may block for LONG_POLL_SECONDS; the read timeout must outlast it.
+READ_TIMEOUT_SECONDS = LONG_POLL_SECONDS + 10
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def sqs_client(*, max_attempts: int = 3) -> SQSClient:
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        max_pool_connections=50,
+    )
+    return boto3.session.Session().client("sqs", config=config)

@@ -1,0 +1,62 @@
+"""Worker settings from environment variables: each read once, checked, with a clear error."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import NoReturn, TypeVar
+
+T = TypeVar("T")
+
+USAGE_EXIT_CODE = 2
+
+
+class EnvError(ValueError):
+    """A missing or malformed environment variable."""
+
+
+def _parse(name: str, raw: str, convert: Callable[[str], T], rule: str) -> T:
+    try:
+        return convert(raw)
+    except ValueError:
+        raise EnvError(f"{name}={raw!r} is not valid: must be {rule}") from None
+
+
+def required_str(name: str, env: Mapping[str, str] | None = None) -> str:
+    value = (os.environ if env is None else env).get(name, "").strip()
+    if not value:
+        raise EnvError(f"{name} is required but not set")
+    return value
+
+
+def optional_str(name: str, default: str, env: Mapping[str, str] | None = None) -> str:
+    value = (os.environ if env is None else env).get(name, "").strip()
+    return value or default
+
+
+def number(
+    name: str,
+    default: float,
+    *,
+    minimum: float,
+    maximum: float,
+    integer: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> float:
+    """A number within [minimum, maximum]; `default` when the variable is unset or empty."""
+    raw = (os.environ if env is None else env).get(name, "").strip()
+    kind = "a whole number" if integer else "a number"
+    rule = f"{kind} from {minimum:g} to {maximum:g}"
+    if not raw:
+        return default
+    value: float = _parse(name, raw, int if integer else float, rule)
+    if not minimum <= value <= maximum or value != value:  # value != value: NaN
+        raise EnvError(f"{name}={raw!r} is not valid: must be {rule}")
+    return value
+
+
+def exit_with_usage_error(error: EnvError) -> NoReturn:
+    """One clear line on stderr and exit code 2: a configuration mistake, not a crash."""
+    print(f"error: {error}", file=sys.stderr)
+    raise SystemExit(USAGE_EXIT_CODE)
