@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import os
 
-# jsii prints a multi-line banner on every run on Node 20; it is noise, not a fault.
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+# jsii prints a banner on every run on an end-of-life Node (20 here); noise, not a fault.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import cdktf_cdktf_provider_aws as aws  # noqa: E402
 from cdktf import (  # noqa: E402
     App,
     DataResource,
-    DataTerraformRemoteState,
+    DataTerraformRemoteStateLocal,
+    DataTerraformRemoteStateS3,
     Fn,
     LocalBackend,
     LocalExecProvisioner,
@@ -34,7 +35,8 @@ __all__ = [
     "App",
     "Construct",
     "DataResource",
-    "DataTerraformRemoteState",
+    "DataTerraformRemoteStateLocal",
+    "DataTerraformRemoteStateS3",
     "Fn",
     "LocalBackend",
     "LocalExecProvisioner",

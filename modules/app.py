@@ -1,0 +1,46 @@
+"""Builds the CDKTF App from the configuration and synthesizes it without leaving partial output."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modules.cdk import App
+from modules.config import ConsumerSpec, ProducerSpec
+from modules.stacks.cluster import ClusterStack
+from modules.stacks.consumer import ConsumerStack
+from modules.stacks.logs import LogsStack
+from modules.stacks.producer import ProducerStack
+
+if TYPE_CHECKING:
+    from modules.config import PlatformConfig
+
+# Which stack a service kind becomes. Platform stacks come first: they are applied first.
+SERVICE_STACKS = {ConsumerSpec: ConsumerStack, ProducerSpec: ProducerStack}
+
+
+def build_app(config: PlatformConfig, outdir: Path) -> App:
+    app = App(outdir=str(outdir), stack_traces=False)
+    ClusterStack(app, "cluster", config)
+    LogsStack(app, "logs", config)
+    for spec_type, stack_type in SERVICE_STACKS.items():
+        for service in config.of_kind(spec_type):
+            stack_type(app, service.name, config, service)
+    return app
+
+
+def synth(config: PlatformConfig, outdir: Path) -> None:
+    """Write every stack to `outdir`, replacing it only once the whole synth succeeded."""
+    staging = outdir.with_name(f"{outdir.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        build_app(config, staging).synth()
+        previous = outdir.with_name(f"{outdir.name}.previous")
+        shutil.rmtree(previous, ignore_errors=True)
+        if outdir.exists():
+            outdir.rename(previous)
+        staging.rename(outdir)
+        shutil.rmtree(previous, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,43 @@
+"""Names and tags: the one place that derives what a resource is called from the configuration.
+
+Stacks that never share state still agree on these names, which is how a
+service stack finds its log group without a lookup.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modules.config import ProjectConfig
+
+
+def resource_name(project: str, *parts: str) -> str:
+    """`<project>-<part>-...`: names of queues, roles, services, alarms, security groups."""
+    return "-".join((project, *parts))
+
+
+def log_group_name(project: str, service: str) -> str:
+    return f"/{project}/{service}"
+
+
+def log_group_prefix(project: str) -> str:
+    """Every log group of the project starts with this (the execution role may write only there)."""
+    return f"/{project}/"
+
+
+def repository_name(project: str, service: str) -> str:
+    """ECR repository of a service's image: `<project>/<service>`."""
+    return f"{project}/{service}"
+
+
+def alert_topic_name(project: str) -> str:
+    return resource_name(project, "alerts")
+
+
+def tags(project: ProjectConfig, stack: str) -> dict[str, str]:
+    """Tags on every resource of `stack` (the provider's default_tags).
+
+    The project's own tags first, so that `Project` and `Service` always say the truth.
+    """
+    return {**project.tags, "Project": project.project, "Service": stack, "ManagedBy": "cdktf"}

@@ -1,0 +1,71 @@
+"""Synthesized stacks for the infrastructure tests.
+
+Synthesis runs in-process: the jsii kernel and the provider binding load once per test
+session, and every further synth (a changed config, a second run) costs little.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modules.config import PlatformConfig, load_config
+from tests.conftest import REPO_ROOT
+
+Stack = dict[str, Any]
+
+
+def synth_stacks(config: PlatformConfig, outdir: Path) -> dict[str, Stack]:
+    """Synthesize `config` into `outdir`; return each stack's parsed cdk.tf.json by name."""
+    from modules.app import synth
+
+    synth(config, outdir)
+    return {
+        path.parent.name: json.loads(path.read_text())
+        for path in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
+    }
+
+
+def resources(stack: Stack, resource_type: str) -> dict[str, dict[str, Any]]:
+    """All resources of one Terraform type in a stack, by logical id (empty if none)."""
+    return stack.get("resource", {}).get(resource_type, {})
+
+
+def only_resource(stack: Stack, resource_type: str) -> dict[str, Any]:
+    found = resources(stack, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.values()))
+
+
+def data_sources(stack: Stack, data_type: str) -> dict[str, dict[str, Any]]:
+    return stack.get("data", {}).get(data_type, {})
+
+
+@pytest.fixture(scope="session")
+def default_config() -> PlatformConfig:
+    return load_config(REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def stacks(default_config: PlatformConfig, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack]:
+    """Every stack of the repository's own configuration, synthesized once per session."""
+    return synth_stacks(default_config, tmp_path_factory.mktemp("synth") / "cdktf.out")
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Callable[[], Path]:
+    """A copy of the configuration (platform.yaml and workers/) to modify in a test."""
+
+    def make() -> Path:
+        root = tmp_path / "repo"
+        shutil.copytree(REPO_ROOT / "workers", root / "workers",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copy2(REPO_ROOT / "platform.yaml", root / "platform.yaml")
+        return root
+
+    return make
