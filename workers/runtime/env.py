@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
-from collections.abc import Callable, Mapping
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 T = TypeVar("T")
 
@@ -51,7 +54,7 @@ def number(
     if not raw:
         return default
     value: float = _parse(name, raw, int if integer else float, rule)
-    if not minimum <= value <= maximum or value != value:  # value != value: NaN
+    if math.isnan(value) or not minimum <= value <= maximum:
         raise EnvError(f"{name}={raw!r} is not valid: must be {rule}")
     return value
 
