@@ -17,7 +17,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 local: $(STAMP)  ## Run producer and consumer against an embedded SQS until Ctrl-C
-	$(PY) -m workers.local
+	$(PY) -m devtools.local
 
 deploy: $(STAMP) node_modules/.installed  ## make deploy STACK=producer
 	npx cdktf deploy $(STACK)

@@ -69,6 +69,9 @@ def running_moto_server() -> Iterator[MotoServer]:
         [*_moto_server_command(), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own session: Ctrl-C in a terminal must not kill SQS before `make local` has
+        # stopped the workers that still talk to it; the owner stops it in `finally` below.
+        start_new_session=True,
     )
     server = MotoServer(process, port)
     try:

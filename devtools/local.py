@@ -1,0 +1,322 @@
+"""`make local`: the producer and the consumer against an embedded SQS, with live progress.
+
+Starts moto_server on 127.0.0.1, creates the consumer's queue and dead-letter queue
+exactly as its service.yaml declares them, runs `python -m workers.producer` and
+`python -m workers.consumer` as processes with short intervals, and prints one
+progress line a second until Ctrl-C or SIGTERM (or `--seconds N`). Then the workers
+get SIGTERM (the consumer finishes what it holds), moto_server stops, and the exit
+code is 0 unless a worker failed. Full worker logs go to .local/<service>.log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import boto3
+
+from devtools.moto_server import running_moto_server
+from modules.config import ConsumerSpec, PlatformConfig, ProducerSpec, load_config
+from modules.naming import resource_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from mypy_boto3_sqs import SQSClient
+
+    from devtools.moto_server import MotoServer
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = REPO_ROOT / ".local"
+DAY_SECONDS = 24 * 60 * 60
+PROGRESS_INTERVAL_SECONDS = 1.0
+# A worker's own stop timeout is the consumer's handler time plus a margin; locally the
+# handler sleeps HANDLER_SLEEP_SECONDS, so this is plenty before falling back to SIGKILL.
+WORKER_STOP_SECONDS = 30
+
+# Log events (the `event` field of the workers' JSON lines) that progress counts.
+COUNTED_EVENTS = {
+    ("producer", "message sent"): "sent",
+    ("producer", "message not sent"): "lost",
+    ("consumer", "message handled"): "done",
+    ("consumer", "handler failed"): "failed",
+}
+
+
+@dataclass(frozen=True)
+class Queues:
+    url: str
+    dlq_url: str
+
+
+@dataclass
+class Tally:
+    """Counters fed by the worker log readers (threads), read by the progress loop."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, name: str) -> None:
+        with self.lock:
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def get(self, name: str) -> int:
+        with self.lock:
+            return self.counts.get(name, 0)
+
+
+class Worker:
+    """One worker process in its own session (so Ctrl-C reaches only this script, which then
+    stops the workers in order); its stdout goes to a log file and through `on_line`.
+
+    `role` is "producer" or "consumer"; `service` is the worker's folder name."""
+
+    def __init__(
+        self,
+        role: str,
+        service: str,
+        env: Mapping[str, str],
+        on_line: Callable[[str, dict[str, Any]], None],
+    ) -> None:
+        self.role = role
+        self.service = service
+        self.log_path = LOG_DIR / f"{service}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"workers.{service}"],
+            cwd=REPO_ROOT,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        self._on_line = on_line
+        self._reader = threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        with self.log_path.open("w", encoding="utf-8") as log_file:
+            for raw in stream:
+                text = raw.decode("utf-8", "replace").rstrip("\n")
+                log_file.write(text + "\n")
+                log_file.flush()
+                self._on_line(self.role, _parse_line(text))
+
+    def stop(self) -> int:
+        """SIGTERM, wait for a clean exit, SIGKILL if it overruns; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=WORKER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            print(f"{self.service} did not stop within {WORKER_STOP_SECONDS} s: killed", flush=True)
+            self.process.kill()
+            code = self.process.wait()
+        self._reader.join(timeout=5)
+        return code
+
+
+def _parse_line(text: str) -> dict[str, Any]:
+    try:
+        entry = json.loads(text)
+    except ValueError:
+        return {"level": "info", "event": text}
+    return entry if isinstance(entry, dict) else {"level": "info", "event": text}
+
+
+def sqs_client(server: MotoServer) -> SQSClient:
+    env = server.env()
+    session = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
+    return session.client("sqs", endpoint_url=server.endpoint_url)
+
+
+def create_queues(client: SQSClient, project: str, consumer: ConsumerSpec) -> Queues:
+    """The queue and DLQ with the attributes the consumer stack gives them in AWS."""
+    spec = consumer.queue
+    name = resource_name(project, consumer.name)
+    dlq_url = client.create_queue(
+        QueueName=f"{name}-dlq",
+        Attributes={"MessageRetentionPeriod": str(spec.dead_letter_retention_days * DAY_SECONDS)},
+    )["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}
+    url = client.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(spec.visibility_timeout),
+            "MessageRetentionPeriod": str(spec.message_retention_days * DAY_SECONDS),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    return Queues(url, dlq_url)
+
+
+def worker_envs(
+    server: MotoServer,
+    config: PlatformConfig,
+    producer: ProducerSpec,
+    consumer: ConsumerSpec,
+    queues: Queues,
+    args: argparse.Namespace,
+) -> dict[str, dict[str, str]]:
+    """Each worker's environment as its task definition sets it, with local intervals."""
+    base = {**server.env(config.project.region), "QUEUE_URL": queues.url}
+    return {
+        "producer": {
+            **base,
+            **producer.containers[0].environment,
+            "SERVICE_NAME": producer.name,
+            "MIN_INTERVAL_SECONDS": str(args.min_interval),
+            "MAX_INTERVAL_SECONDS": str(args.max_interval),
+            "BATCH_SIZE": str(args.batch_size),
+        },
+        "consumer": {
+            **base,
+            **consumer.containers[0].environment,
+            "SERVICE_NAME": consumer.name,
+            "WORKER_CONCURRENCY": str(consumer.concurrency),
+            "HANDLER_TIMEOUT_SECONDS": str(consumer.queue.handler_timeout_seconds),
+            "VISIBILITY_TIMEOUT_SECONDS": str(consumer.queue.visibility_timeout),
+            "HANDLER_SLEEP_SECONDS": str(args.handler_sleep),
+        },
+    }
+
+
+def queue_depths(client: SQSClient, queues: Queues) -> tuple[int, int, int]:
+    """(visible, in flight, in the DLQ), as SQS approximates them."""
+    names: list[Any] = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    main = client.get_queue_attributes(QueueUrl=queues.url, AttributeNames=names)["Attributes"]
+    dlq = client.get_queue_attributes(QueueUrl=queues.dlq_url, AttributeNames=names[:1])[
+        "Attributes"
+    ]
+    return (
+        int(main["ApproximateNumberOfMessages"]),
+        int(main["ApproximateNumberOfMessagesNotVisible"]),
+        int(dlq["ApproximateNumberOfMessages"]),
+    )
+
+
+def progress_line(label: str, tally: Tally, depths: tuple[int, int, int]) -> str:
+    visible, in_flight, dlq = depths
+    return (
+        f"{label} sent={tally.get('sent')} queued={visible} in_flight={in_flight} "
+        f"done={tally.get('done')} failed={tally.get('failed')} dlq={dlq} "
+        f"not_sent={tally.get('lost')}"
+    )
+
+
+def echo_problems(role: str, entry: dict[str, Any]) -> None:
+    """Show a worker's warnings and errors on the console; the rest stays in its log file."""
+    if entry.get("level") in ("warning", "error", "critical"):
+        detail = {k: v for k, v in entry.items() if k not in ("time", "logger", "level", "event")}
+        print(f"  {role} {entry['level']}: {entry.get('event')} {detail}", flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make local", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, help="stop by itself after this long")
+    parser.add_argument("--min-interval", type=float, default=0.5, help="Default: 0.5 s")
+    parser.add_argument("--max-interval", type=float, default=2.0, help="Default: 2 s")
+    parser.add_argument("--batch-size", type=int, default=1, help="Default: 1 message a send")
+    parser.add_argument("--handler-sleep", type=float, default=1.0, help="Default: 1 s")
+    return parser.parse_args(argv)
+
+
+def services(config: PlatformConfig) -> tuple[ProducerSpec, ConsumerSpec]:
+    """The producer and the consumer it sends to (the first producer, if there are several)."""
+    producer = config.of_kind(ProducerSpec)[0]
+    consumer = config.service(producer.sends_to)
+    assert isinstance(consumer, ConsumerSpec)
+    return producer, consumer
+
+
+def install_stop_signals(stop: threading.Event) -> None:
+    def request_stop(signum: int, _frame: object) -> None:
+        print(f"{signal.Signals(signum).name}: stopping", flush=True)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+
+def watch(
+    client: SQSClient,
+    queues: Queues,
+    tally: Tally,
+    workers: list[Worker],
+    stop: threading.Event,
+    seconds: float | None,
+) -> list[str]:
+    """Print progress once a second until stopped; returns the workers that died on their own."""
+    started = time.monotonic()
+    deadline = None if seconds is None else started + seconds
+    while not stop.wait(PROGRESS_INTERVAL_SECONDS):
+        label = f"[{time.monotonic() - started:6.1f}s]"
+        print(progress_line(label, tally, queue_depths(client, queues)), flush=True)
+        dead = [w.service for w in workers if w.process.poll() is not None]
+        if dead:
+            return dead
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+    return []
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(REPO_ROOT)
+    producer, consumer = services(config)
+    LOG_DIR.mkdir(exist_ok=True)
+    stop = threading.Event()
+    install_stop_signals(stop)
+    tally = Tally()
+
+    def on_line(role: str, entry: dict[str, Any]) -> None:
+        counted = COUNTED_EVENTS.get((role, entry.get("event", "")))
+        if counted is not None:
+            tally.add(counted)
+        echo_problems(role, entry)
+
+    with running_moto_server() as server:
+        client = sqs_client(server)
+        queues = create_queues(client, config.project.project, consumer)
+        print(f"SQS on {server.endpoint_url}; queue {queues.url}; logs in {LOG_DIR}", flush=True)
+        envs = worker_envs(server, config, producer, consumer, queues, args)
+        workers: list[Worker] = []
+        with contextlib.ExitStack() as cleanup:
+            for role, spec in (("consumer", consumer), ("producer", producer)):
+                workers.append(Worker(role, spec.name, envs[role], on_line))
+                cleanup.callback(workers[-1].stop)  # stopped even when this script fails
+            dead = watch(client, queues, tally, workers, stop, args.seconds)
+            # Producer first, so the consumer is not handed new work while it drains.
+            codes = {w.service: w.stop() for w in reversed(workers)}
+        print(progress_line("final:", tally, queue_depths(client, queues)), flush=True)
+    print(
+        "stopped: " + ", ".join(f"{name} exit {code}" for name, code in codes.items()), flush=True
+    )
+    for name in dead:
+        tail = (LOG_DIR / f"{name}.log").read_text(encoding="utf-8").splitlines()[-10:]
+        print(f"error: {name} exited on its own; the end of .local/{name}.log:", file=sys.stderr)
+        print("\n".join(tail), file=sys.stderr)
+    return 1 if dead or any(codes.values()) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
