@@ -20,10 +20,11 @@ READ_TIMEOUT_SECONDS = LONG_POLL_SECONDS + 10
 CONNECT_TIMEOUT_SECONDS = 5
 
 
-def sqs_client(*, max_attempts: int = 3) -> SQSClient:
+def sqs_client(*, max_attempts: int = 3, read_timeout: float = READ_TIMEOUT_SECONDS) -> SQSClient:
+    """`read_timeout` must outlast the longest long poll the caller makes."""
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
+        read_timeout=read_timeout,
         retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=50,
     )
