@@ -49,13 +49,17 @@ def policy_document(scope: Construct, construct_id: str, *statements: Statement)
                 actions=list(statement.actions),
                 resources=list(statement.resources) or None,
                 principals=[
-                    doc.DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=list(ids))
+                    doc.DataAwsIamPolicyDocumentStatementPrincipals(
+                        type=kind, identifiers=list(ids)
+                    )
                     for kind, ids in statement.principals.items()
                 ]
                 or None,
                 condition=[
                     doc.DataAwsIamPolicyDocumentStatementCondition(
-                        test=condition.test, variable=condition.variable, values=list(condition.values)
+                        test=condition.test,
+                        variable=condition.variable,
+                        values=list(condition.values),
                     )
                     for condition in statement.conditions
                 ]
@@ -66,8 +70,14 @@ def policy_document(scope: Construct, construct_id: str, *statements: Statement)
     )
 
 
-def assume_role_policy(scope: Construct, construct_id: str, service: str) -> Document:
-    """Trust policy letting one AWS service principal assume a role."""
+def assume_role_policy(
+    scope: Construct, construct_id: str, service: str, conditions: tuple[Condition, ...] = ()
+) -> Document:
+    """Trust policy letting one AWS service principal assume a role.
+
+    `conditions` guard against the confused deputy, e.g. `aws:SourceAccount` equal to this account.
+    Default: none.
+    """
     return policy_document(
         scope,
         construct_id,
@@ -76,15 +86,25 @@ def assume_role_policy(scope: Construct, construct_id: str, service: str) -> Doc
             actions=("sts:AssumeRole",),
             resources=(),
             principals={"Service": (service,)},
+            conditions=conditions,
         ),
     )
 
 
 def role_with_policy(
-    scope: Construct, construct_id: str, *, name: str, service: str, statements: tuple[Statement, ...]
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    service: str,
+    statements: tuple[Statement, ...],
+    trust_conditions: tuple[Condition, ...] = (),
 ) -> aws.iam_role.IamRole:
-    """A role assumable by `service` whose only permissions are `statements` (inline policy)."""
-    trust = assume_role_policy(scope, f"{construct_id}_trust", service)
+    """A role assumable by `service` whose only permissions are `statements` (inline policy).
+
+    `trust_conditions` are added to the trust statement (see `assume_role_policy`). Default: none.
+    """
+    trust = assume_role_policy(scope, f"{construct_id}_trust", service, trust_conditions)
     role = aws.iam_role.IamRole(
         scope, construct_id, name=name, assume_role_policy=trust.json, max_session_duration=3600
     )

@@ -35,6 +35,16 @@ def alert_topic_name(project: str) -> str:
     return resource_name(project, "alerts")
 
 
+def alert_key_alias(project: str) -> str:
+    """Alias of the KMS key that encrypts the alert topic: `alias/<project>-alerts`."""
+    return f"alias/{alert_topic_name(project)}"
+
+
+def flow_log_group_name(project: str) -> str:
+    """The VPC flow log group: outside `log_group_prefix`, where execution roles cannot write."""
+    return f"/{project}-network/vpc-flow-logs"
+
+
 def tags(project: ProjectConfig, stack: str) -> dict[str, str]:
     """Tags on every resource of `stack` (the provider's default_tags).
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modules.cdk import aws
-from modules.naming import alert_topic_name, log_group_name
+from modules.constructs.alert_topic import AlertTopic
+from modules.naming import log_group_name
 from modules.stacks.base import PlatformStack
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class LogsStack(PlatformStack):
     def __init__(self, scope: Construct, name: str, config: PlatformConfig) -> None:
         super().__init__(scope, name, config)
         project = self.project.project
+        # Service stacks derive these names with `log_group_name` and never look them up.
         self.log_groups = {
             service.name: aws.cloudwatch_log_group.CloudwatchLogGroup(
                 self,
@@ -33,20 +35,17 @@ class LogsStack(PlatformStack):
             )
             for service in config.services
         }
-        self.alert_topic = aws.sns_topic.SnsTopic(
+        self.alerts = AlertTopic(
             self,
-            "alert_topic",
-            name=alert_topic_name(project),
-            # The AWS-managed key: encrypted at rest with nothing to administer. CloudWatch
-            # alarms and EventBridge may publish to it (see the topic policy).
-            kms_master_key_id="alias/aws/sns",
+            "alerts",
+            project=project,
+            region=self.project.region,
+            account_id=aws.data_aws_caller_identity.DataAwsCallerIdentity(
+                self, "account"
+            ).account_id,
+            partition=aws.data_aws_partition.DataAwsPartition(self, "partition").partition,
+            emails=self.project.alert_emails,
         )
-        for address in self.project.alert_emails:
-            aws.sns_topic_subscription.SnsTopicSubscription(
-                self,
-                f"alert_email_{address.replace('@', '_at_').replace('.', '_')}",
-                topic_arn=self.alert_topic.arn,
-                protocol="email",
-                endpoint=address,
-            )
-        self.output(ALERT_TOPIC_ARN, self.alert_topic.arn, "ARN of the SNS topic every alarm notifies.")
+        self.output(
+            ALERT_TOPIC_ARN, self.alerts.topic.arn, "ARN of the SNS topic every alarm notifies."
+        )

@@ -1,0 +1,164 @@
+"""The alert topic: an SNS topic encrypted with its own KMS key, that CloudWatch alarms and
+EventBridge rules of this account may publish to, with optional email subscriptions.
+
+Why a customer-managed key: CloudWatch alarms cannot publish to a topic encrypted with the
+AWS-managed `alias/aws/sns` key, whose policy nobody can change to let them in; the alarm
+fires and the notification is dropped without an error anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import TYPE_CHECKING
+
+from modules.cdk import Construct, aws
+from modules.iam import Condition, Statement, policy_document
+from modules.naming import alert_key_alias, alert_topic_name
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# Services that publish alerts: CloudWatch alarms and EventBridge rules (e.g. ECS task stopped).
+PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+
+# What the account may do with the key: administer it, never use it directly (see
+# `AccountPublishesThroughSns` for the one use it has). Listed instead of the AWS default "kms:*"
+# so that no principal of the account can decrypt with it outside SNS.
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+# What SNS needs from a publisher's side to encrypt a message (AWS documents
+# "kms:GenerateDataKey*"; SNS calls GenerateDataKey only, so it is named exactly).
+KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+class AlertTopic(Construct):
+    """Public fields: `key`, `topic`, `subscriptions` (by address).
+
+    `emails`: addresses to subscribe (each must confirm by mail). Default: none.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: str,
+        region: str,
+        account_id: str,
+        partition: str,
+        emails: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        same_account = Condition("StringEquals", "aws:SourceAccount", (account_id,))
+        account_root = {"AWS": (f"arn:{partition}:iam::{account_id}:root",)}
+        key_policy = policy_document(
+            self,
+            "key_policy",
+            # In a key policy, resource "*" means this key (a key policy cannot name another).
+            Statement(
+                sid="AccountAdministersKey",
+                principals=account_root,
+                actions=KEY_ADMIN_ACTIONS,
+                resources=("*",),
+            ),
+            # Lets people and tools of this account publish (e.g. a test alert) through SNS only.
+            Statement(
+                sid="AccountPublishesThroughSns",
+                principals=account_root,
+                actions=KEY_USE_ACTIONS,
+                resources=("*",),
+                conditions=(
+                    Condition("StringEquals", "kms:ViaService", (f"sns.{region}.amazonaws.com",)),
+                ),
+            ),
+            Statement(
+                sid="CloudWatchAlarmsEncrypt",
+                principals={"Service": ("cloudwatch.amazonaws.com",)},
+                actions=KEY_USE_ACTIONS,
+                resources=("*",),
+                conditions=(same_account,),
+            ),
+            # No aws:SourceAccount here: EventBridge's KMS requests do not carry it, and AWS says
+            # the condition is not supported for EventBridge-to-encrypted-topic delivery (SNS guide,
+            # "Key management"; landing-zone-accelerator issue 407: every event was dropped).
+            # The topic policy below still admits only this account's EventBridge.
+            Statement(
+                sid="EventBridgeEncrypts",
+                principals={"Service": ("events.amazonaws.com",)},
+                actions=KEY_USE_ACTIONS,
+                resources=("*",),
+            ),
+        )
+        self.key = aws.kms_key.KmsKey(
+            self,
+            "key",
+            description=f"Encrypts the {alert_topic_name(project)} SNS topic",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=key_policy.json,
+        )
+        aws.kms_alias.KmsAlias(
+            self, "key_alias", name=alert_key_alias(project), target_key_id=self.key.key_id
+        )
+
+        self.topic = aws.sns_topic.SnsTopic(
+            self, "topic", name=alert_topic_name(project), kms_master_key_id=self.key.arn
+        )
+        topic_policy = policy_document(
+            self,
+            "topic_policy",
+            Statement(
+                sid="AccountServicesPublish",
+                principals={"Service": PUBLISHING_SERVICES},
+                actions=("sns:Publish",),
+                resources=(self.topic.arn,),
+                conditions=(same_account,),
+            ),
+        )
+        # Replaces SNS's default topic policy: principals of this account still get access through
+        # their IAM policies (same-account access needs only one of the two to allow it).
+        aws.sns_topic_policy.SnsTopicPolicy(
+            self, "topic_policy_attachment", arn=self.topic.arn, policy=topic_policy.json
+        )
+
+        self.subscriptions = {
+            address: aws.sns_topic_subscription.SnsTopicSubscription(
+                self,
+                subscription_id(address),
+                topic_arn=self.topic.arn,
+                protocol="email",
+                endpoint=address,
+            )
+            for address in sorted(set(emails))
+        }
+
+
+def subscription_id(address: str) -> str:
+    """A construct id readable in a plan, unique per address, stable when others are added."""
+    readable = re.sub(r"[^a-z0-9]+", "_", address.lower()).strip("_")
+    return f"email_{readable}_{hashlib.sha256(address.encode()).hexdigest()[:8]}"

@@ -1,0 +1,302 @@
+"""Where tasks run: a new private-only VPC with VPC endpoints, or an existing VPC.
+
+Both constructs expose the same three handles the cluster stack publishes: `vpc_id`,
+`private_subnet_ids` and `task_security_group` (no ingress; egress TCP 443 only).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING
+
+from modules.cdk import Construct, Fn, aws
+from modules.iam import Condition, Statement, role_with_policy
+from modules.naming import flow_log_group_name, resource_name
+
+if TYPE_CHECKING:
+    from modules.config import CreatedNetwork, ExistingNetwork
+
+HTTPS = 443
+
+# Interface endpoints (private DNS on), each for a caller that has no other way out of a VPC
+# without a NAT gateway. Sorted by service name (a test keeps it so).
+INTERFACE_ENDPOINTS: tuple[str, ...] = (
+    # Image pulls: ecr.api for the auth token and manifests, ecr.dkr for the registry protocol;
+    # the layers themselves come from S3 (gateway endpoint below).
+    "ecr.api",
+    "ecr.dkr",
+    # ECS API: the agent reports task state; scale-in protection that a worker requests through
+    # $ECS_AGENT_URI becomes an ECS API call.
+    "ecs",
+    # The agent's control and telemetry channels. Fargate does not use them in older Regions, but
+    # AWS requires all three ECS endpoints in Regions launched after 2023-12-23, or traffic falls
+    # back to the public endpoints ("Amazon ECS interface VPC endpoints", Considerations).
+    "ecs-agent",
+    "ecs-telemetry",
+    # The awslogs driver ships container output to CloudWatch Logs.
+    "logs",
+    # CloudWatch API (PutMetricData). No worker sends custom metrics yet; without this endpoint
+    # the first one that does would hang until its timeout instead of working.
+    "monitoring",
+    # What the workers themselves call: receive/delete/change visibility, and send.
+    "sqs",
+    # Task-role credentials come from the ECS agent, not STS; this serves SDKs and tools inside a
+    # task that call STS directly (GetCallerIdentity, AssumeRole into another role).
+    "sts",
+)
+# Not added, because nothing here calls them: kms (SQS and SNS call KMS on the caller's behalf,
+# from AWS's side), secretsmanager/ssm (no task definition has secrets), ssmmessages (no ECS Exec).
+
+# Subnets are cut with this many extra prefix bits: room for 8, of which at most 6 are used
+# (the config allows 6 AZs), so that adding an AZ later never re-cuts the existing subnets.
+SUBNET_NEWBITS = 3
+
+
+def private_subnet_cidrs(cidr: str, count: int) -> list[str]:
+    """The first `count` subnets of `cidr`, each SUBNET_NEWBITS longer in prefix."""
+    network = ipaddress.IPv4Network(cidr)
+    subnets = network.subnets(prefixlen_diff=SUBNET_NEWBITS)
+    return [str(next(subnets)) for _ in range(count)]
+
+
+class PrivateNetwork(Construct):
+    """A new VPC whose tasks reach AWS only through VPC endpoints: no NAT, no internet gateway.
+
+    Public fields: `vpc`, `subnets`, `route_table`, `endpoint_security_group`,
+    `task_security_group`, `interface_endpoints` (by service), `s3_endpoint`, `flow_log`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: str,
+        region: str,
+        account_id: str,
+        network: CreatedNetwork,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.vpc = aws.vpc.Vpc(
+            self,
+            "vpc",
+            cidr_block=network.cidr,
+            # Private DNS of interface endpoints needs both.
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": resource_name(project)},
+        )
+        self.vpc_id: str = self.vpc.id
+        self._lock_default_security_group()
+
+        zones = aws.data_aws_availability_zones.DataAwsAvailabilityZones(
+            self,
+            "zones",
+            state="available",
+            # Regular AZs only: Local and Wavelength Zones lack most endpoint services.
+            filter=[
+                aws.data_aws_availability_zones.DataAwsAvailabilityZonesFilter(
+                    name="opt-in-status", values=["opt-in-not-required"]
+                )
+            ],
+        )
+        self.route_table = aws.route_table.RouteTable(
+            self,
+            "private_routes",
+            vpc_id=self.vpc.id,
+            tags={"Name": resource_name(project, "private")},
+        )
+        self.subnets = []
+        for index, cidr in enumerate(
+            private_subnet_cidrs(network.cidr, network.availability_zones)
+        ):
+            subnet = aws.subnet.Subnet(
+                self,
+                f"private_subnet_{index}",
+                vpc_id=self.vpc.id,
+                cidr_block=cidr,
+                availability_zone=Fn.element(zones.names, index),
+                map_public_ip_on_launch=False,
+                tags={"Name": resource_name(project, "private", str(index))},
+            )
+            aws.route_table_association.RouteTableAssociation(
+                self,
+                f"private_subnet_{index}_routes",
+                subnet_id=subnet.id,
+                route_table_id=self.route_table.id,
+            )
+            self.subnets.append(subnet)
+        self.private_subnet_ids: list[str] = [subnet.id for subnet in self.subnets]
+
+        self.task_security_group = task_security_group(self, project, self.vpc.id)
+        self.endpoint_security_group = aws.security_group.SecurityGroup(
+            self,
+            "endpoint_security_group",
+            name=resource_name(project, "endpoints"),
+            description="VPC interface endpoints: HTTPS from tasks only",
+            vpc_id=self.vpc.id,
+        )
+        # Terraform removes AWS's default allow-all egress rule from a new group; the endpoints only
+        # answer connections, so the group needs no egress rule.
+        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self,
+            "endpoints_from_tasks",
+            security_group_id=self.endpoint_security_group.id,
+            description="HTTPS from tasks",
+            ip_protocol="tcp",
+            from_port=HTTPS,
+            to_port=HTTPS,
+            referenced_security_group_id=self.task_security_group.id,
+        )
+
+        self.s3_endpoint = aws.vpc_endpoint.VpcEndpoint(
+            self,
+            "s3_endpoint",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[self.route_table.id],
+            tags={"Name": resource_name(project, "s3")},
+        )
+        self.interface_endpoints = {
+            service: aws.vpc_endpoint.VpcEndpoint(
+                self,
+                f"{service.replace('.', '_').replace('-', '_')}_endpoint",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=self.private_subnet_ids,
+                security_group_ids=[self.endpoint_security_group.id],
+                tags={"Name": resource_name(project, service.replace(".", "-"))},
+            )
+            for service in INTERFACE_ENDPOINTS
+        }
+
+        https_egress(
+            self,
+            "tasks_to_endpoints",
+            self.task_security_group,
+            "HTTPS to the VPC interface endpoints",
+            referenced_security_group_id=self.endpoint_security_group.id,
+        )
+        https_egress(
+            self,
+            "tasks_to_s3",
+            self.task_security_group,
+            "HTTPS to S3 through the gateway endpoint (ECR image layers)",
+            prefix_list_id=self.s3_endpoint.prefix_list_id,
+        )
+        self.flow_log = self._rejected_traffic_log(project, account_id)
+
+    def _lock_default_security_group(self) -> None:
+        # Adopting the default group with no rules strips AWS's allow-all defaults, so that nothing
+        # started without an explicit group (a debugging ENI, say) can talk to anything.
+        aws.default_security_group.DefaultSecurityGroup(
+            self, "default_security_group", vpc_id=self.vpc.id, ingress=[], egress=[]
+        )
+
+    def _rejected_traffic_log(self, project: str, account_id: str) -> aws.flow_log.FlowLog:
+        """Flow log of REJECTED traffic only, kept 14 days.
+
+        Without a NAT gateway, a worker calling a service that has no endpoint fails with a
+        timeout; the rejected connection (security group egress is 443 to endpoints and S3 only)
+        shows up here with its destination, which is the fastest way to find the missing
+        endpoint. Only rejects are logged: in a VPC this quiet that is a few MB a month.
+        """
+        log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "flow_log_group", name=flow_log_group_name(project), retention_in_days=14
+        )
+        role = role_with_policy(
+            self,
+            "flow_log_role",
+            name=resource_name(project, "vpc-flow-logs"),
+            service="vpc-flow-logs.amazonaws.com",
+            trust_conditions=(Condition("StringEquals", "aws:SourceAccount", (account_id,)),),
+            statements=(
+                # AWS's example grants these on "*" (and CreateLogGroup); the group exists before
+                # the flow log, so the role gets this one group and its streams only.
+                Statement(
+                    sid="WriteFlowLogRecords",
+                    actions=(
+                        "logs:CreateLogStream",
+                        "logs:DescribeLogGroups",
+                        "logs:DescribeLogStreams",
+                        "logs:PutLogEvents",
+                    ),
+                    resources=(log_group.arn, f"{log_group.arn}:*"),
+                ),
+            ),
+        )
+        return aws.flow_log.FlowLog(
+            self,
+            "flow_log",
+            vpc_id=self.vpc.id,
+            traffic_type="REJECT",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=600,
+        )
+
+
+class ExistingPrivateNetwork(Construct):
+    """An existing VPC: only the tasks' security group is created; subnets come from config.
+
+    Public fields: `vpc_id`, `private_subnet_ids`, `task_security_group`.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, project: str, network: ExistingNetwork
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.vpc_id: str = network.vpc_id
+        self.private_subnet_ids: list[str] = list(network.private_subnet_ids)
+        self.task_security_group = task_security_group(self, project, network.vpc_id)
+        # The owning team's routing (NAT, endpoints, proxies) decides where HTTPS actually goes;
+        # this group cannot know their endpoint or prefix list ids, so it allows 443 anywhere.
+        https_egress(
+            self,
+            "tasks_to_anywhere",
+            self.task_security_group,
+            "HTTPS; routing in this existing VPC decides the path",
+            cidr_ipv4="0.0.0.0/0",
+        )
+
+
+def task_security_group(
+    scope: Construct, project: str, vpc_id: str
+) -> aws.security_group.SecurityGroup:
+    """The group every worker task runs in: no ingress rule at all (workers only call out)."""
+    return aws.security_group.SecurityGroup(
+        scope,
+        "task_security_group",
+        name=resource_name(project, "tasks"),
+        description="Worker tasks: no inbound, outbound HTTPS only",
+        vpc_id=vpc_id,
+    )
+
+
+def https_egress(
+    scope: Construct,
+    construct_id: str,
+    group: aws.security_group.SecurityGroup,
+    description: str,
+    *,
+    referenced_security_group_id: str | None = None,
+    prefix_list_id: str | None = None,
+    cidr_ipv4: str | None = None,
+) -> aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule:
+    """One egress rule for TCP 443 to exactly one destination."""
+    return aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+        scope,
+        construct_id,
+        security_group_id=group.id,
+        description=description,
+        ip_protocol="tcp",
+        from_port=HTTPS,
+        to_port=HTTPS,
+        referenced_security_group_id=referenced_security_group_id,
+        prefix_list_id=prefix_list_id,
+        cidr_ipv4=cidr_ipv4,
+    )
