@@ -1,0 +1,173 @@
+"""The consumer's settings: one frozen object, read from the environment once, at the edge.
+
+The consumer stack passes QUEUE_URL, SERVICE_NAME, WORKER_CONCURRENCY,
+HANDLER_TIMEOUT_SECONDS, VISIBILITY_TIMEOUT_SECONDS and STOP_TIMEOUT_SECONDS from
+`service.yaml`; the rest have defaults for production and exist so that tests and
+`make local` can run with seconds instead of minutes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from workers.runtime import env
+from workers.runtime.aws import LONG_POLL_SECONDS, READ_TIMEOUT_SECONDS
+from workers.runtime.backoff import Backoff
+from workers.runtime.idempotency import DEFAULT_CAPACITY
+from workers.runtime.outbox import SQS_MAX_HOLD_SECONDS
+from workers.runtime.protection import MAX_EXPIRES_MINUTES
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# Seconds a read may take beyond the long poll itself.
+READ_TIMEOUT_MARGIN = READ_TIMEOUT_SECONDS - LONG_POLL_SECONDS
+# Fargate sends SIGKILL at most this long after SIGTERM.
+MAX_STOP_TIMEOUT_SECONDS = 120
+# SQS accepts visibility timeouts from 0 to 12 hours.
+MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+DEFAULT_RETRY_BACKOFF = Backoff(5, 300)
+DEFAULT_SQS_BACKOFF = Backoff(0.5, 30)
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    """Every knob of the consumer engine.
+
+    queue_url: the queue to consume.
+    concurrency: handlers running at once. Default: 4.
+    handler_timeout: seconds after which a running handler counts as failed. Default: 60.
+    visibility_timeout: seconds a receive (and each heartbeat) hides a message. Default: 90.
+    stop_timeout: seconds from SIGTERM to SIGKILL (the task's stopTimeout). Default: 30.
+    receive_wait: long-poll seconds per receive. Default: 20.
+    read_timeout: botocore read timeout; longer than receive_wait. Default: receive_wait + 10.
+    retry_backoff: how long a failed message stays invisible, by receive count. Default: 5 s
+        doubling to 300 s.
+    sqs_backoff: waits between attempts while SQS is unreachable. Default: 0.5 s doubling to 30 s.
+    protection_minutes: ExpiresInMinutes of the task protection. Default: 10.
+    protection_timeout: time limit of one call to the ECS agent. Default: 2 s.
+    protection_renew_after: renew this long after protecting. Default: half the expiry.
+    dedup_capacity: idempotency keys remembered per process. Default: 10,000.
+    delete_linger: how long a delete waits for others to share its batch. Default: 0.1 s.
+    max_hold: visibility limit since the receive (SQS: 12 h); tests shorten it.
+    service_name: for the logs. Default: "".
+    """
+
+    queue_url: str
+    concurrency: int = 4
+    handler_timeout: float = 60
+    visibility_timeout: int = 90
+    stop_timeout: float = 30
+    receive_wait: int = LONG_POLL_SECONDS
+    read_timeout: float = READ_TIMEOUT_SECONDS
+    retry_backoff: Backoff = DEFAULT_RETRY_BACKOFF
+    sqs_backoff: Backoff = DEFAULT_SQS_BACKOFF
+    protection_minutes: int = 10
+    protection_timeout: float = 2
+    protection_renew_after: float | None = None
+    dedup_capacity: int = DEFAULT_CAPACITY
+    delete_linger: float = 0.1
+    max_hold: float = SQS_MAX_HOLD_SECONDS
+    service_name: str = ""
+
+    @property
+    def stop_margin(self) -> float:
+        """Time kept after the drain for the last deletes and releases: a fifth, at most 5 s."""
+        return min(5.0, self.stop_timeout / 5)
+
+    @property
+    def renew_after(self) -> float:
+        if self.protection_renew_after is not None:
+            return self.protection_renew_after
+        return self.protection_minutes * 60 / 2
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsumerSettings:
+        """Read and check every variable; EnvError names the first bad one and the rule."""
+        queue_url = env.required_str("QUEUE_URL", environ)
+        concurrency = env.number(
+            "WORKER_CONCURRENCY", 4, minimum=1, maximum=100, integer=True, env=environ
+        )
+        handler_timeout = env.number(
+            "HANDLER_TIMEOUT_SECONDS", 60, minimum=0.1, maximum=43_000, env=environ
+        )
+        visibility = env.number(
+            "VISIBILITY_TIMEOUT_SECONDS",
+            min(MAX_VISIBILITY_SECONDS, math.ceil(handler_timeout) + 30),
+            minimum=1,
+            maximum=MAX_VISIBILITY_SECONDS,
+            integer=True,
+            env=environ,
+        )
+        wait = env.number(
+            "RECEIVE_WAIT_SECONDS", LONG_POLL_SECONDS, minimum=1, maximum=20, integer=True,
+            env=environ,
+        )  # fmt: skip
+        read_timeout = _read_timeout(int(wait), environ)
+        if visibility <= read_timeout:
+            # A message must stay hidden longer than one SQS call may hang, or a heartbeat
+            # or delete still waiting for its answer arrives after the message reappeared.
+            raise env.EnvError(
+                f"VISIBILITY_TIMEOUT_SECONDS={visibility:g} must be longer than the SQS read "
+                f"timeout ({read_timeout:g} s: SQS_READ_TIMEOUT_SECONDS, by default "
+                f"RECEIVE_WAIT_SECONDS + {READ_TIMEOUT_MARGIN})"
+            )
+        protection_minutes = env.number(
+            "TASK_PROTECTION_MINUTES", 10, minimum=1, maximum=MAX_EXPIRES_MINUTES, integer=True,
+            env=environ,
+        )  # fmt: skip
+        return cls(
+            queue_url=queue_url,
+            concurrency=int(concurrency),
+            handler_timeout=handler_timeout,
+            visibility_timeout=int(visibility),
+            stop_timeout=env.number(
+                "STOP_TIMEOUT_SECONDS", 30, minimum=1, maximum=MAX_STOP_TIMEOUT_SECONDS, env=environ
+            ),
+            receive_wait=int(wait),
+            read_timeout=read_timeout,
+            retry_backoff=_retry_backoff(environ),
+            sqs_backoff=_sqs_backoff(environ),
+            protection_minutes=int(protection_minutes),
+            protection_timeout=env.number(
+                "TASK_PROTECTION_TIMEOUT_SECONDS", 2, minimum=0.1, maximum=30, env=environ
+            ),
+            service_name=env.optional_str("SERVICE_NAME", "", environ),
+        )
+
+
+def _read_timeout(wait: int, environ: Mapping[str, str] | None) -> float:
+    read_timeout = env.number(
+        "SQS_READ_TIMEOUT_SECONDS", wait + READ_TIMEOUT_MARGIN, minimum=1, maximum=300, env=environ
+    )
+    if read_timeout <= wait:
+        raise env.EnvError(
+            f"SQS_READ_TIMEOUT_SECONDS={read_timeout:g} must be longer than "
+            f"RECEIVE_WAIT_SECONDS={wait} (a long poll blocks that long)"
+        )
+    return read_timeout
+
+
+def _retry_backoff(environ: Mapping[str, str] | None) -> Backoff:
+    # Whole seconds of at least 1: a failed message is never made visible again at once.
+    base = env.number(
+        "RETRY_BACKOFF_BASE_SECONDS", 5, minimum=1, maximum=MAX_VISIBILITY_SECONDS, integer=True,
+        env=environ,
+    )  # fmt: skip
+    cap = env.number(
+        "RETRY_BACKOFF_MAX_SECONDS", 300, minimum=1, maximum=MAX_VISIBILITY_SECONDS, integer=True,
+        env=environ,
+    )  # fmt: skip
+    if cap < base:
+        raise env.EnvError(
+            f"RETRY_BACKOFF_MAX_SECONDS={cap:g} must not be less than "
+            f"RETRY_BACKOFF_BASE_SECONDS={base:g}"
+        )
+    return Backoff(base, cap)
+
+
+def _sqs_backoff(environ: Mapping[str, str] | None) -> Backoff:
+    cap = env.number("SQS_BACKOFF_MAX_SECONDS", 30, minimum=0.1, maximum=300, env=environ)
+    return Backoff(min(0.5, cap), cap)
