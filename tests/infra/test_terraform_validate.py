@@ -1,0 +1,45 @@
+"""Every synthesized stack passes `terraform validate`, offline, against the provider mirror.
+
+Skips (with the reason) only when terraform or the mirror is not on the machine; see
+devtools/terraform_offline.py and FACTS.md for the method.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from devtools.terraform_offline import OfflineValidator, Toolchain, ToolchainMissing
+from tests.infra.synth_output import repository_stack_names, synth_into
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from modules.config import PlatformConfig
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def validator(tmp_path_factory: pytest.TempPathFactory) -> OfflineValidator:
+    """One validator for the module: the stacks share its terraform init."""
+    try:
+        toolchain = Toolchain.locate()
+    except ToolchainMissing as error:
+        pytest.skip(f"cannot run terraform validate offline: {error.reason}")
+    return OfflineValidator(toolchain, tmp_path_factory.mktemp("terraform-validate"))
+
+
+@pytest.fixture(scope="module")
+def outdir(default_config: PlatformConfig, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth_into(default_config, tmp_path_factory.mktemp("validate-synth"))
+
+
+@pytest.mark.parametrize("stack", repository_stack_names())
+def test_stack_passes_terraform_validate(
+    stack: str, outdir: Path, validator: OfflineValidator
+) -> None:
+    result = validator.validate(outdir / "stacks" / stack)
+
+    assert result.valid, f"terraform validate rejected the stack:\n{result.report()}"
