@@ -10,12 +10,24 @@ Use provider classes as ``aws.<submodule>.<Class>``, e.g. ``aws.sqs_queue.SqsQue
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 # jsii prints a banner on every run on an end-of-life Node (20 here); noise, not a fault.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import cdktf_cdktf_provider_aws as aws  # noqa: E402
-from cdktf import (  # noqa: E402
+from modules import lazy_provider
+
+# Lazy loading on both sides of jsii (issue 5; see modules/lazy_provider.py): the preload must
+# be in NODE_OPTIONS when the kernel starts, which is the first jsii import below.
+# Type checkers and editors see the real package; CDK_PLAIN_IMPORTS=1 is the slow reference.
+if TYPE_CHECKING or lazy_provider.plain_imports():
+    import cdktf_cdktf_provider_aws as aws
+else:
+    with lazy_provider.node_preload():
+        import constructs  # noqa: F401 - starts the jsii kernel with the preload
+    aws = lazy_provider.lazy_package("cdktf_cdktf_provider_aws")
+
+from cdktf import (
     App,
     DataResource,
     DataTerraformRemoteStateLocal,
@@ -29,7 +41,7 @@ from cdktf import (  # noqa: E402
     Testing,
     Token,
 )
-from constructs import Construct  # noqa: E402
+from constructs import Construct
 
 __all__ = [
     "App",
