@@ -7,6 +7,7 @@ session, and every further synth (a changed config, a second run) costs little.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,20 @@ def only_resource(stack: Stack, resource_type: str) -> dict[str, Any]:
 
 def data_sources(stack: Stack, data_type: str) -> dict[str, dict[str, Any]]:
     return stack.get("data", {}).get(data_type, {})
+
+
+def reference(resource_type: str, logical_id: str, attribute: str) -> str:
+    """How cdk.tf.json refers to a resource's attribute: `${aws_vpc.network_vpc_1A2B.id}`."""
+    return f"${{{resource_type}.{logical_id}.{attribute}}}"
+
+
+def policy_statements(stack: Stack, document_json: str) -> dict[str, dict[str, Any]]:
+    """The statements, by sid, of the `aws_iam_policy_document` that `document_json` refers to
+    (`${data.aws_iam_policy_document.<id>.json}`, as a role or policy holds it)."""
+    match = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([^.}]+)\.json\}", document_json)
+    assert match, f"not a reference to a policy document: {document_json}"
+    document = data_sources(stack, "aws_iam_policy_document")[match.group(1)]
+    return {statement["sid"]: statement for statement in document["statement"]}
 
 
 @pytest.fixture(scope="session")

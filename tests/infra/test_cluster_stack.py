@@ -1,0 +1,401 @@
+"""The cluster stack: private-only network with endpoints, ECS cluster, shared execution role.
+
+Most tests read the repository's own configuration (created network, synthesized once per
+session); the existing-network test synthesizes a modified copy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from modules.cdk import aws
+from modules.config import CreatedNetwork, PlatformConfig, load_config
+from modules.constructs.network import INTERFACE_ENDPOINTS, private_subnet_cidrs
+from modules.stacks import cluster
+from tests.infra.conftest import (
+    data_sources,
+    only_resource,
+    policy_statements,
+    reference,
+    resources,
+    synth_stacks,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from tests.infra.conftest import Stack
+
+VPC = aws.vpc.Vpc.TF_RESOURCE_TYPE
+SUBNET = aws.subnet.Subnet.TF_RESOURCE_TYPE
+ROUTE_TABLE = aws.route_table.RouteTable.TF_RESOURCE_TYPE
+ROUTE_TABLE_ASSOCIATION = aws.route_table_association.RouteTableAssociation.TF_RESOURCE_TYPE
+ENDPOINT = aws.vpc_endpoint.VpcEndpoint.TF_RESOURCE_TYPE
+SECURITY_GROUP = aws.security_group.SecurityGroup.TF_RESOURCE_TYPE
+INGRESS_RULE = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule.TF_RESOURCE_TYPE
+EGRESS_RULE = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule.TF_RESOURCE_TYPE
+ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
+ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
+
+# What the issue asks for by name; the construct may add more, never fewer.
+REQUIRED_INTERFACE_ENDPOINTS = {
+    "ecr.api", "ecr.dkr", "ecs", "ecs-agent", "ecs-telemetry", "logs", "monitoring", "sqs", "sts",
+}  # fmt: skip
+ACCOUNT = "${data.aws_caller_identity.account.account_id}"
+PARTITION = "${data.aws_partition.partition.partition}"
+
+
+def logical_id(stack: Stack, resource_type: str, **properties: Any) -> str:
+    """The one resource of `resource_type` whose properties include `properties`."""
+    found = [
+        name
+        for name, body in resources(stack, resource_type).items()
+        if all(body.get(key) == value for key, value in properties.items())
+    ]
+    assert len(found) == 1, f"expected one {resource_type} with {properties}, found {found}"
+    return found[0]
+
+
+def group_ref(stack: Stack, name: str) -> str:
+    return reference(SECURITY_GROUP, logical_id(stack, SECURITY_GROUP, name=name), "id")
+
+
+def rules_of(stack: Stack, rule_type: str, group: str) -> list[dict[str, Any]]:
+    """The rules of one security group, without cdktf's metadata."""
+    return sorted(
+        (
+            {key: value for key, value in rule.items() if key not in ("//", "security_group_id")}
+            for rule in resources(stack, rule_type).values()
+            if rule["security_group_id"] == group
+        ),
+        key=lambda rule: rule["description"],
+    )
+
+
+def test_vpc_resolves_private_endpoint_names(stacks: dict[str, Stack]) -> None:
+    # Given the repository's config (created network)
+    # When the cluster stack is synthesized
+    vpc = only_resource(stacks["cluster"], VPC)
+    # Then the VPC has DNS support and hostnames, which private DNS of endpoints needs
+    assert vpc["cidr_block"] == "10.40.0.0/16"
+    assert vpc["enable_dns_support"] is True
+    assert vpc["enable_dns_hostnames"] is True
+
+
+def test_one_private_subnet_per_configured_zone(
+    stacks: dict[str, Stack], default_config: PlatformConfig
+) -> None:
+    # Given a created network with N availability zones
+    network = default_config.project.network
+    assert isinstance(network, CreatedNetwork)
+    # When synthesized
+    stack = stacks["cluster"]
+    subnets = resources(stack, SUBNET).values()
+    # Then there are N subnets, each in a different zone of the available ones, cut from the CIDR
+    (zones_id, zones), *_ = data_sources(stack, "aws_availability_zones").items()
+    assert zones["state"] == "available"
+    assert [subnet["availability_zone"] for subnet in subnets] == [
+        f"${{element(data.aws_availability_zones.{zones_id}.names, {index})}}"
+        for index in range(network.availability_zones)
+    ]
+    cidrs = [ipaddress.IPv4Network(subnet["cidr_block"]) for subnet in subnets]
+    assert all(cidr.subnet_of(ipaddress.IPv4Network(network.cidr)) for cidr in cidrs)
+    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1 :])
+
+
+def test_adding_a_zone_keeps_existing_subnets() -> None:
+    # Given two zones, when a third is added, then the first two subnets are cut the same
+    assert private_subnet_cidrs("10.40.0.0/16", 3)[:2] == private_subnet_cidrs("10.40.0.0/16", 2)
+    # and the largest allowed count still fits the smallest allowed VPC
+    assert len(set(private_subnet_cidrs("10.40.0.0/24", 6))) == 6
+
+
+def test_nothing_reaches_or_is_reachable_from_the_internet(stacks: dict[str, Stack]) -> None:
+    # Given the created network
+    stack = stacks["cluster"]
+    # Then there is no NAT, no internet gateway, no elastic IP and no route besides the local one
+    for resource_type in (
+        aws.nat_gateway.NatGateway.TF_RESOURCE_TYPE,
+        aws.internet_gateway.InternetGateway.TF_RESOURCE_TYPE,
+        aws.egress_only_internet_gateway.EgressOnlyInternetGateway.TF_RESOURCE_TYPE,
+        aws.eip.Eip.TF_RESOURCE_TYPE,
+        aws.route.Route.TF_RESOURCE_TYPE,
+    ):
+        assert resources(stack, resource_type) == {}, resource_type
+    assert "route" not in only_resource(stack, ROUTE_TABLE)
+    # and no subnet gives its instances a public IP
+    assert {subnet["map_public_ip_on_launch"] for subnet in resources(stack, SUBNET).values()} == {
+        False
+    }
+
+
+def test_every_subnet_uses_the_private_route_table(stacks: dict[str, Stack]) -> None:
+    stack = stacks["cluster"]
+    table = reference(ROUTE_TABLE, next(iter(resources(stack, ROUTE_TABLE))), "id")
+    associations = resources(stack, ROUTE_TABLE_ASSOCIATION).values()
+    assert sorted(association["subnet_id"] for association in associations) == sorted(
+        reference(SUBNET, name, "id") for name in resources(stack, SUBNET)
+    )
+    assert {association["route_table_id"] for association in associations} == {table}
+
+
+def test_interface_endpoints_use_private_dns_in_every_subnet_behind_the_endpoint_group(
+    stacks: dict[str, Stack], default_config: PlatformConfig
+) -> None:
+    # Given the created network
+    stack = stacks["cluster"]
+    region = default_config.project.region
+    endpoints = {
+        body["service_name"]: body
+        for body in resources(stack, ENDPOINT).values()
+        if body["vpc_endpoint_type"] == "Interface"
+    }
+    # Then every required service has an interface endpoint (and the list stays sorted)
+    assert set(INTERFACE_ENDPOINTS) >= REQUIRED_INTERFACE_ENDPOINTS
+    assert list(INTERFACE_ENDPOINTS) == sorted(INTERFACE_ENDPOINTS)
+    assert sorted(endpoints) == [f"com.amazonaws.{region}.{name}" for name in INTERFACE_ENDPOINTS]
+    # and each one answers on private DNS, in every subnet, behind the endpoint group only
+    subnet_ids = [reference(SUBNET, name, "id") for name in resources(stack, SUBNET)]
+    endpoint_group = group_ref(stack, "workers-endpoints")
+    for service, endpoint in endpoints.items():
+        assert endpoint["private_dns_enabled"] is True, service
+        assert endpoint["subnet_ids"] == subnet_ids, service
+        assert endpoint["security_group_ids"] == [endpoint_group], service
+
+
+def test_s3_gateway_endpoint_serves_the_private_route_table(
+    stacks: dict[str, Stack], default_config: PlatformConfig
+) -> None:
+    stack = stacks["cluster"]
+    name = logical_id(stack, ENDPOINT, vpc_endpoint_type="Gateway")
+    endpoint = resources(stack, ENDPOINT)[name]
+    assert endpoint["service_name"] == f"com.amazonaws.{default_config.project.region}.s3"
+    assert endpoint["route_table_ids"] == [
+        reference(ROUTE_TABLE, next(iter(resources(stack, ROUTE_TABLE))), "id")
+    ]
+
+
+def test_endpoint_group_admits_https_from_tasks_only(stacks: dict[str, Stack]) -> None:
+    stack = stacks["cluster"]
+    endpoints = group_ref(stack, "workers-endpoints")
+    tasks = group_ref(stack, "workers-tasks")
+    assert rules_of(stack, INGRESS_RULE, endpoints) == [
+        {
+            "description": "HTTPS from tasks",
+            "ip_protocol": "tcp",
+            "from_port": 443,
+            "to_port": 443,
+            "referenced_security_group_id": tasks,
+        }
+    ]
+    assert rules_of(stack, EGRESS_RULE, endpoints) == []
+
+
+def test_tasks_accept_nothing_and_send_https_to_endpoints_and_s3_only(
+    stacks: dict[str, Stack],
+) -> None:
+    stack = stacks["cluster"]
+    tasks = group_ref(stack, "workers-tasks")
+    s3 = logical_id(stack, ENDPOINT, vpc_endpoint_type="Gateway")
+    # Inline rules would bypass the rule resources: there are none
+    for group in resources(stack, SECURITY_GROUP).values():
+        assert "ingress" not in group
+        assert "egress" not in group
+    assert rules_of(stack, INGRESS_RULE, tasks) == []
+    assert rules_of(stack, EGRESS_RULE, tasks) == [
+        {
+            "description": "HTTPS to S3 through the gateway endpoint (ECR image layers)",
+            "ip_protocol": "tcp",
+            "from_port": 443,
+            "to_port": 443,
+            "prefix_list_id": reference(ENDPOINT, s3, "prefix_list_id"),
+        },
+        {
+            "description": "HTTPS to the VPC interface endpoints",
+            "ip_protocol": "tcp",
+            "from_port": 443,
+            "to_port": 443,
+            "referenced_security_group_id": group_ref(stack, "workers-endpoints"),
+        },
+    ]
+
+
+def test_default_security_group_is_stripped_of_all_rules(stacks: dict[str, Stack]) -> None:
+    stack = stacks["cluster"]
+    group = only_resource(stack, aws.default_security_group.DefaultSecurityGroup.TF_RESOURCE_TYPE)
+    assert group["ingress"] == []
+    assert group["egress"] == []
+    assert group["vpc_id"] == reference(VPC, next(iter(resources(stack, VPC))), "id")
+
+
+def test_flow_log_keeps_rejected_traffic_for_two_weeks(stacks: dict[str, Stack]) -> None:
+    stack = stacks["cluster"]
+    flow_log = only_resource(stack, aws.flow_log.FlowLog.TF_RESOURCE_TYPE)
+    group_type = aws.cloudwatch_log_group.CloudwatchLogGroup.TF_RESOURCE_TYPE
+    group_id = logical_id(stack, group_type, name="/workers-network/vpc-flow-logs")
+    assert resources(stack, group_type)[group_id]["retention_in_days"] == 14
+    assert flow_log["traffic_type"] == "REJECT"
+    assert flow_log["log_destination"] == reference(group_type, group_id, "arn")
+    role_id = logical_id(stack, ROLE, name="workers-vpc-flow-logs")
+    assert flow_log["iam_role_arn"] == reference(ROLE, role_id, "arn")
+    # The delivery role writes to this group only
+    (policy,) = [p for p in resources(stack, ROLE_POLICY).values() if role_id in p["role"]]
+    group_arn = reference(group_type, group_id, "arn")
+    assert policy_statements(stack, policy["policy"]) == {
+        "WriteFlowLogRecords": {
+            "sid": "WriteFlowLogRecords",
+            "effect": "Allow",
+            "actions": [
+                "logs:CreateLogStream",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ],
+            "resources": [group_arn, f"{group_arn}:*"],
+        }
+    }
+
+
+def test_cluster_has_container_insights_and_both_fargate_capacity_providers(
+    stacks: dict[str, Stack],
+) -> None:
+    stack = stacks["cluster"]
+    ecs_cluster = only_resource(stack, aws.ecs_cluster.EcsCluster.TF_RESOURCE_TYPE)
+    assert ecs_cluster["name"] == "workers"
+    assert ecs_cluster["setting"] == [{"name": "containerInsights", "value": "enabled"}]
+    providers = only_resource(
+        stack, aws.ecs_cluster_capacity_providers.EcsClusterCapacityProviders.TF_RESOURCE_TYPE
+    )
+    assert providers["cluster_name"] == "${aws_ecs_cluster.cluster.name}"
+    assert providers["capacity_providers"] == ["FARGATE", "FARGATE_SPOT"]
+    assert providers["default_capacity_provider_strategy"] == [
+        {"capacity_provider": "FARGATE", "weight": 1, "base": 0}
+    ]
+
+
+def test_execution_role_is_assumable_by_ecs_tasks_of_this_account_only(
+    stacks: dict[str, Stack],
+) -> None:
+    stack = stacks["cluster"]
+    role = resources(stack, ROLE)[logical_id(stack, ROLE, name="workers-task-execution")]
+    assert policy_statements(stack, role["assume_role_policy"]) == {
+        "AssumedByEcsTasks": {
+            "sid": "AssumedByEcsTasks",
+            "effect": "Allow",
+            "actions": ["sts:AssumeRole"],
+            "principals": [{"type": "Service", "identifiers": ["ecs-tasks.amazonaws.com"]}],
+            "condition": [
+                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT]}
+            ],
+        }
+    }
+
+
+def test_execution_role_pulls_project_images_and_writes_project_logs_only(
+    stacks: dict[str, Stack],
+) -> None:
+    stack = stacks["cluster"]
+    role_id = logical_id(stack, ROLE, name="workers-task-execution")
+    (policy,) = [p for p in resources(stack, ROLE_POLICY).values() if role_id in p["role"]]
+    assert policy_statements(stack, policy["policy"]) == {
+        "EcrLogin": {
+            "sid": "EcrLogin",
+            "effect": "Allow",
+            "actions": ["ecr:GetAuthorizationToken"],
+            "resources": ["*"],  # the one action AWS cannot scope
+        },
+        "PullProjectImages": {
+            "sid": "PullProjectImages",
+            "effect": "Allow",
+            "actions": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ],
+            "resources": [f"arn:{PARTITION}:ecr:eu-west-1:{ACCOUNT}:repository/workers/*"],
+        },
+        "WriteProjectLogs": {
+            "sid": "WriteProjectLogs",
+            "effect": "Allow",
+            "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "resources": [f"arn:{PARTITION}:logs:eu-west-1:{ACCOUNT}:log-group:/workers/*:*"],
+        },
+    }
+    # and nothing else grants it anything
+    assert "managed_policy_arns" not in resources(stack, ROLE)[role_id]
+    attachments = aws.iam_role_policy_attachment.IamRolePolicyAttachment.TF_RESOURCE_TYPE
+    assert resources(stack, attachments) == {}
+
+
+def test_outputs_other_stacks_read_are_present_and_described(stacks: dict[str, Stack]) -> None:
+    outputs = stacks["cluster"]["output"]
+    assert sorted(outputs) == sorted(
+        [
+            cluster.PRIVATE_SUBNET_IDS,
+            cluster.TASK_SECURITY_GROUP_ID,
+            cluster.CLUSTER_NAME,
+            cluster.CLUSTER_ARN,
+            cluster.EXECUTION_ROLE_ARN,
+            cluster.VPC_ID,
+        ]
+    )
+    assert all(output["description"].strip() for output in outputs.values())
+    stack = stacks["cluster"]
+    assert outputs[cluster.PRIVATE_SUBNET_IDS]["value"] == [
+        reference(SUBNET, name, "id") for name in resources(stack, SUBNET)
+    ]
+    assert outputs[cluster.TASK_SECURITY_GROUP_ID]["value"] == group_ref(stack, "workers-tasks")
+
+
+def test_existing_network_adds_only_a_task_group_in_the_given_vpc(
+    repo_copy: Callable[[], Path], tmp_path: Path
+) -> None:
+    # Given platform.yaml pointing at an existing VPC and its private subnets
+    root = repo_copy()
+    project_file = root / "platform.yaml"
+    settings = yaml.safe_load(project_file.read_text())
+    subnets = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
+    settings["network"] = {
+        "mode": "existing",
+        "vpc_id": "vpc-0123456789abcdef0",
+        "private_subnet_ids": subnets,
+    }
+    project_file.write_text(yaml.safe_dump(settings))
+    # When synthesized
+    stack = synth_stacks(load_config(root), tmp_path / "cdktf.out")["cluster"]
+    # Then no network resource is created besides the tasks' security group in that VPC
+    created_network_types = {
+        VPC,
+        SUBNET,
+        ROUTE_TABLE,
+        ROUTE_TABLE_ASSOCIATION,
+        ENDPOINT,
+        INGRESS_RULE,
+        aws.default_security_group.DefaultSecurityGroup.TF_RESOURCE_TYPE,
+        aws.flow_log.FlowLog.TF_RESOURCE_TYPE,
+    }
+    assert created_network_types.isdisjoint(stack["resource"])
+    assert "aws_availability_zones" not in stack["data"]
+    (group,) = resources(stack, SECURITY_GROUP).values()
+    assert group["vpc_id"] == "vpc-0123456789abcdef0"
+    assert group["name"] == "workers-tasks"
+    # with no ingress, and HTTPS out to anywhere (the VPC's own routing decides the path)
+    tasks = group_ref(stack, "workers-tasks")
+    assert rules_of(stack, INGRESS_RULE, tasks) == []
+    assert rules_of(stack, EGRESS_RULE, tasks) == [
+        {
+            "description": "HTTPS; routing in this existing VPC decides the path",
+            "ip_protocol": "tcp",
+            "from_port": 443,
+            "to_port": 443,
+            "cidr_ipv4": "0.0.0.0/0",
+        }
+    ]
+    # and the outputs hand over the given ids
+    assert stack["output"][cluster.VPC_ID]["value"] == "vpc-0123456789abcdef0"
+    assert stack["output"][cluster.PRIVATE_SUBNET_IDS]["value"] == subnets
+    assert stack["output"][cluster.TASK_SECURITY_GROUP_ID]["value"] == tasks
