@@ -1,17 +1,144 @@
-"""The consumer stack (being written)."""
+"""The consumer stack: a service that receives from its own queue and scales with the backlog.
+
+Its queue, dead-letter queue and DLQ alarm, its image, its Fargate service and its scaling.
+Reads the cluster's and the logs stack's outputs; its own outputs are what a producer needs.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modules.stacks.base import PlatformStack
+from modules.cdk import aws
+from modules.config import WORKERS_DIR, BacklogPerTaskScaling
+from modules.constructs.backlog_scaling import BacklogScaling, BacklogScalingProps
+from modules.constructs.container_image import ContainerImage, ContainerImageProps
+from modules.constructs.fargate_service import ClusterHandles, FargateService, FargateServiceProps
+from modules.constructs.work_queue import WorkQueue, WorkQueueProps
+from modules.iam import Statement
+from modules.naming import log_group_name, repository_name, resource_name
+from modules.stacks.base import REPO_ROOT_FROM_STACK_DIR, PlatformStack
+from modules.stacks.logs import ALERT_TOPIC_ARN
 
 if TYPE_CHECKING:
     from modules.cdk import Construct
     from modules.config import ConsumerSpec, PlatformConfig
 
+# Outputs other stacks read (README: "Links between stacks").
+QUEUE_URL = "queue_url"
+QUEUE_ARN = "queue_arn"
+DEAD_LETTER_QUEUE_ARN = "dead_letter_queue_arn"
+
+# What a consumer's code does with its queue: receive, delete after handling, extend or release
+# (visibility), and read the queue's settings at start.
+CONSUMER_QUEUE_ACTIONS = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+)
+# Scale-in protection of the task while it holds messages (via the ECS agent's endpoint).
+TASK_PROTECTION_ACTIONS = ("ecs:GetTaskProtection", "ecs:UpdateTaskProtection")
+
 
 class ConsumerStack(PlatformStack):
-    def __init__(self, scope: Construct, name: str, config: PlatformConfig, service: ConsumerSpec) -> None:
+    def __init__(
+        self, scope: Construct, name: str, config: PlatformConfig, service: ConsumerSpec
+    ) -> None:
         super().__init__(scope, name, config)
         self.service = service
+        project, region = self.project.project, self.project.region
+        service_name = resource_name(project, service.name)
+        cluster = ClusterHandles.from_remote_state(self.remote_state("cluster"))
+        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
+        partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
+
+        self.work_queue = WorkQueue(
+            self,
+            "work_queue",
+            WorkQueueProps(
+                name=service_name,
+                spec=service.queue,
+                alert_topic_arn=self.remote_state("logs").get_string(ALERT_TOPIC_ARN),
+            ),
+        )
+        self.image = ContainerImage(
+            self,
+            "image",
+            ContainerImageProps(
+                service=service.name,
+                repository_name=repository_name(project, service.name),
+                workers_dir=config.root / WORKERS_DIR,
+                region=region,
+                repo_root_from_stack_dir=REPO_ROOT_FROM_STACK_DIR,
+            ),
+        )
+        queue = self.work_queue.queue
+        self.fargate = FargateService(
+            self,
+            "fargate_service",
+            FargateServiceProps(
+                name=service_name,
+                spec=service,
+                cluster=cluster,
+                image_uri=self.image.uri,
+                image_build=self.image.build,
+                log_group=log_group_name(project, service.name),
+                region=region,
+                account_id=account_id,
+                environment={
+                    "AWS_REGION": region,
+                    "QUEUE_URL": queue.url,
+                    "WORKER_CONCURRENCY": str(service.concurrency),
+                    "HANDLER_TIMEOUT_SECONDS": str(service.queue.handler_timeout_seconds),
+                    "VISIBILITY_TIMEOUT_SECONDS": str(service.queue.visibility_timeout),
+                    "SERVICE_NAME": service.name,
+                    "STOP_TIMEOUT_SECONDS": str(service.stop_timeout),
+                },
+                task_role_statements=(
+                    Statement(
+                        sid="ConsumeOwnQueue",
+                        actions=CONSUMER_QUEUE_ACTIONS,
+                        resources=(queue.arn,),
+                    ),
+                    Statement(
+                        sid="ProtectOwnTasks",
+                        actions=TASK_PROTECTION_ACTIONS,
+                        # Task ARNs carry the cluster name: this is every task of this cluster,
+                        # nothing else. (No ecs:cluster condition: a condition on a key an action
+                        # does not supply fails closed, and protection would silently not work.)
+                        resources=(
+                            f"arn:{partition}:ecs:{region}:{account_id}:task/{cluster.cluster_name}/*",
+                        ),
+                    ),
+                ),
+                desired_count=service.scaling.min_tasks,
+                autoscaled=True,
+                stop_timeout=service.stop_timeout,
+            ),
+        )
+        self.scaling = BacklogScaling(
+            self,
+            "scaling",
+            BacklogScalingProps(
+                name=service_name,
+                scaling=service.scaling,
+                backlog_target=(
+                    service.backlog_target
+                    if isinstance(service.scaling, BacklogPerTaskScaling)
+                    else None
+                ),
+                cluster_name=cluster.cluster_name,
+                service_name=self.fargate.service.name,
+                queue_name=queue.name,
+            ),
+        )
+
+        self.output(QUEUE_URL, queue.url, "URL of the consumer's queue (producers send here).")
+        self.output(
+            QUEUE_ARN, queue.arn, "ARN of the consumer's queue (producers' send permission)."
+        )
+        self.output(
+            DEAD_LETTER_QUEUE_ARN,
+            self.work_queue.dead_letter_queue.arn,
+            "ARN of the dead-letter queue (messages that failed max_receive_count times).",
+        )

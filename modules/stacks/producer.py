@@ -1,17 +1,77 @@
-"""The producer stack (being written)."""
+"""The producer stack: a service that sends to one consumer's queue, and may do nothing else.
+
+Its image and its Fargate service. Reads the cluster's outputs and its consumer's (queue URL and
+ARN), so the consumer stack is applied first.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modules.stacks.base import PlatformStack
+from modules.cdk import aws
+from modules.config import WORKERS_DIR
+from modules.constructs.container_image import ContainerImage, ContainerImageProps
+from modules.constructs.fargate_service import ClusterHandles, FargateService, FargateServiceProps
+from modules.iam import Statement
+from modules.naming import log_group_name, repository_name, resource_name
+from modules.stacks.base import REPO_ROOT_FROM_STACK_DIR, PlatformStack
+from modules.stacks.consumer import QUEUE_ARN, QUEUE_URL
 
 if TYPE_CHECKING:
     from modules.cdk import Construct
-    from modules.config import ProducerSpec, PlatformConfig
+    from modules.config import PlatformConfig, ProducerSpec
+
+# SendMessageBatch is authorized as sqs:SendMessage: one action covers both.
+PRODUCER_QUEUE_ACTIONS = ("sqs:SendMessage",)
 
 
 class ProducerStack(PlatformStack):
-    def __init__(self, scope: Construct, name: str, config: PlatformConfig, service: ProducerSpec) -> None:
+    def __init__(
+        self, scope: Construct, name: str, config: PlatformConfig, service: ProducerSpec
+    ) -> None:
         super().__init__(scope, name, config)
         self.service = service
+        project, region = self.project.project, self.project.region
+        cluster = ClusterHandles.from_remote_state(self.remote_state("cluster"))
+        consumer = self.remote_state(service.sends_to)
+        queue_url, queue_arn = consumer.get_string(QUEUE_URL), consumer.get_string(QUEUE_ARN)
+        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
+
+        self.image = ContainerImage(
+            self,
+            "image",
+            ContainerImageProps(
+                service=service.name,
+                repository_name=repository_name(project, service.name),
+                workers_dir=config.root / WORKERS_DIR,
+                region=region,
+                repo_root_from_stack_dir=REPO_ROOT_FROM_STACK_DIR,
+            ),
+        )
+        self.fargate = FargateService(
+            self,
+            "fargate_service",
+            FargateServiceProps(
+                name=resource_name(project, service.name),
+                spec=service,
+                cluster=cluster,
+                image_uri=self.image.uri,
+                image_build=self.image.build,
+                log_group=log_group_name(project, service.name),
+                region=region,
+                account_id=account_id,
+                environment={
+                    "AWS_REGION": region,
+                    "QUEUE_URL": queue_url,
+                    "SERVICE_NAME": service.name,
+                },
+                task_role_statements=(
+                    Statement(
+                        sid=f"SendTo{service.sends_to.title().replace('-', '')}Queue",
+                        actions=PRODUCER_QUEUE_ACTIONS,
+                        resources=(queue_arn,),
+                    ),
+                ),
+                desired_count=service.tasks,
+            ),
+        )

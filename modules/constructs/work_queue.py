@@ -1,0 +1,141 @@
+"""A consumer's work queue: the queue, its dead-letter queue, TLS-only policies and a DLQ alarm.
+
+Modelled on the queue half of AWS CDK's `QueueProcessingFargateService`: a DLQ is not optional,
+and a message that lands there is somebody's problem, so it raises an alarm.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from modules.cdk import Construct, aws
+from modules.iam import Condition, Statement, policy_document
+
+if TYPE_CHECKING:
+    from modules.config import QueueSpec
+
+SECONDS_PER_DAY = 24 * 60 * 60
+# SQS long polling at its maximum: fewer empty receives, so fewer requests to pay for.
+RECEIVE_WAIT_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class WorkQueueProps:
+    """What a work queue needs.
+
+    name: the queue's name; the dead-letter queue is `<name>-dlq`.
+    spec: visibility, retention and redrive settings from the service spec.
+    alert_topic_arn: SNS topic the DLQ alarm notifies (alarm and back to OK).
+    """
+
+    name: str
+    spec: QueueSpec
+    alert_topic_arn: str
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        return f"{self.name}-dlq"
+
+    @property
+    def alarm_name(self) -> str:
+        return f"{self.name}-dead-letters"
+
+
+def deny_without_tls(sid: str, resource: str) -> Statement:
+    """Deny every SQS action on `resource` to anyone not using TLS.
+
+    The one place a wildcard action is right: a Deny must cover every action, present and future.
+    """
+    return Statement(
+        sid=sid,
+        effect="Deny",
+        actions=("sqs:*",),
+        resources=(resource,),
+        principals={"*": ("*",)},
+        conditions=(Condition("Bool", "aws:SecureTransport", ("false",)),),
+    )
+
+
+class WorkQueue(Construct):
+    """Standard SQS queue with SSE, long polling and a redrive to a dead-letter queue.
+
+    Public fields: `queue`, `dead_letter_queue`, `dead_letter_alarm`.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: WorkQueueProps) -> None:
+        super().__init__(scope, construct_id)
+        spec = props.spec
+        sqs = aws.sqs_queue
+
+        self.dead_letter_queue = sqs.SqsQueue(
+            self,
+            "dead_letter_queue",
+            name=props.dead_letter_queue_name,
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=spec.dead_letter_retention_days * SECONDS_PER_DAY,
+        )
+        self.queue = sqs.SqsQueue(
+            self,
+            "queue",
+            name=props.name,
+            sqs_managed_sse_enabled=True,
+            receive_wait_time_seconds=RECEIVE_WAIT_SECONDS,
+            visibility_timeout_seconds=spec.visibility_timeout,
+            message_retention_seconds=spec.message_retention_days * SECONDS_PER_DAY,
+            redrive_policy=json.dumps(
+                {
+                    "deadLetterTargetArn": self.dead_letter_queue.arn,
+                    "maxReceiveCount": spec.max_receive_count,
+                },
+                sort_keys=True,
+            ),
+        )
+        # A separate resource, not an attribute of the DLQ: the queue already refers to the DLQ
+        # (redrive policy), and the DLQ referring back to the queue inline would be a cycle.
+        self.redrive_allow_policy = aws.sqs_queue_redrive_allow_policy.SqsQueueRedriveAllowPolicy(
+            self,
+            "dead_letter_queue_sources",
+            queue_url=self.dead_letter_queue.url,
+            redrive_allow_policy=json.dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]},
+                sort_keys=True,
+            ),
+        )
+        for construct_id_, queue in (
+            ("queue", self.queue),
+            ("dead_letter_queue", self.dead_letter_queue),
+        ):
+            aws.sqs_queue_policy.SqsQueuePolicy(
+                self,
+                f"{construct_id_}_tls_only",
+                queue_url=queue.url,
+                policy=policy_document(
+                    self,
+                    f"{construct_id_}_tls_only_document",
+                    deny_without_tls("DenyWithoutTls", queue.arn),
+                ).json,
+            )
+
+        # Any message in the DLQ was received max_receive_count times and never deleted: a human
+        # has to look at it. Maximum over one minute, so a single message is enough.
+        self.dead_letter_alarm = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+            self,
+            "dead_letter_alarm",
+            alarm_name=props.alarm_name,
+            alarm_description=f"Messages in {props.dead_letter_queue_name}: handling failed "
+            f"{spec.max_receive_count} times. Inspect them, fix the handler, then redrive.",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": self.dead_letter_queue.name},
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            # SQS stops publishing for an idle queue: no data means no dead letters.
+            treat_missing_data="notBreaching",
+            alarm_actions=[props.alert_topic_arn],
+            ok_actions=[props.alert_topic_arn],
+        )
