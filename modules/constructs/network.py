@@ -62,8 +62,12 @@ def private_subnet_cidrs(cidr: str, count: int) -> list[str]:
 class PrivateNetwork(Construct):
     """A new VPC whose tasks reach AWS only through VPC endpoints: no NAT, no internet gateway.
 
-    Public fields: `vpc`, `subnets`, `route_table`, `endpoint_security_group`,
-    `task_security_group`, `interface_endpoints` (by service), `s3_endpoint`, `flow_log`.
+    `account_id`: this account (a Terraform reference), for the flow log role's
+    `aws:SourceAccount` condition.
+
+    Public fields: `vpc`, `vpc_id`, `subnets`, `private_subnet_ids`, `route_table`,
+    `task_security_group`, `endpoint_security_group`, `s3_endpoint`, `interface_endpoints`
+    (by service), `flow_log`.
     """
 
     def __init__(
@@ -88,67 +92,16 @@ class PrivateNetwork(Construct):
         )
         self.vpc_id: str = self.vpc.id
         self._lock_default_security_group()
-
-        zones = aws.data_aws_availability_zones.DataAwsAvailabilityZones(
-            self,
-            "zones",
-            state="available",
-            # Regular AZs only: Local and Wavelength Zones lack most endpoint services.
-            filter=[
-                aws.data_aws_availability_zones.DataAwsAvailabilityZonesFilter(
-                    name="opt-in-status", values=["opt-in-not-required"]
-                )
-            ],
-        )
         self.route_table = aws.route_table.RouteTable(
             self,
             "private_routes",
             vpc_id=self.vpc.id,
             tags={"Name": resource_name(project, "private")},
         )
-        self.subnets = []
-        for index, cidr in enumerate(
-            private_subnet_cidrs(network.cidr, network.availability_zones)
-        ):
-            subnet = aws.subnet.Subnet(
-                self,
-                f"private_subnet_{index}",
-                vpc_id=self.vpc.id,
-                cidr_block=cidr,
-                availability_zone=Fn.element(zones.names, index),
-                map_public_ip_on_launch=False,
-                tags={"Name": resource_name(project, "private", str(index))},
-            )
-            aws.route_table_association.RouteTableAssociation(
-                self,
-                f"private_subnet_{index}_routes",
-                subnet_id=subnet.id,
-                route_table_id=self.route_table.id,
-            )
-            self.subnets.append(subnet)
+        self.subnets = self._private_subnets(project, network)
         self.private_subnet_ids: list[str] = [subnet.id for subnet in self.subnets]
-
         self.task_security_group = task_security_group(self, project, self.vpc.id)
-        self.endpoint_security_group = aws.security_group.SecurityGroup(
-            self,
-            "endpoint_security_group",
-            name=resource_name(project, "endpoints"),
-            description="VPC interface endpoints: HTTPS from tasks only",
-            vpc_id=self.vpc.id,
-        )
-        # Terraform removes AWS's default allow-all egress rule from a new group; the endpoints only
-        # answer connections, so the group needs no egress rule.
-        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self,
-            "endpoints_from_tasks",
-            security_group_id=self.endpoint_security_group.id,
-            description="HTTPS from tasks",
-            ip_protocol="tcp",
-            from_port=HTTPS,
-            to_port=HTTPS,
-            referenced_security_group_id=self.task_security_group.id,
-        )
-
+        self.endpoint_security_group = self._endpoint_security_group(project)
         self.s3_endpoint = aws.vpc_endpoint.VpcEndpoint(
             self,
             "s3_endpoint",
@@ -159,20 +112,9 @@ class PrivateNetwork(Construct):
             tags={"Name": resource_name(project, "s3")},
         )
         self.interface_endpoints = {
-            service: aws.vpc_endpoint.VpcEndpoint(
-                self,
-                f"{service.replace('.', '_').replace('-', '_')}_endpoint",
-                vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{region}.{service}",
-                vpc_endpoint_type="Interface",
-                private_dns_enabled=True,
-                subnet_ids=self.private_subnet_ids,
-                security_group_ids=[self.endpoint_security_group.id],
-                tags={"Name": resource_name(project, service.replace(".", "-"))},
-            )
+            service: self._interface_endpoint(project, region, service)
             for service in INTERFACE_ENDPOINTS
         }
-
         https_egress(
             self,
             "tasks_to_endpoints",
@@ -188,6 +130,79 @@ class PrivateNetwork(Construct):
             prefix_list_id=self.s3_endpoint.prefix_list_id,
         )
         self.flow_log = self._rejected_traffic_log(project, account_id)
+
+    def _private_subnets(self, project: str, network: CreatedNetwork) -> list[aws.subnet.Subnet]:
+        """One subnet per AZ, all on the private route table (which has only the local route)."""
+        zones = aws.data_aws_availability_zones.DataAwsAvailabilityZones(
+            self,
+            "zones",
+            state="available",
+            # Regular AZs only: Local and Wavelength Zones lack most endpoint services.
+            filter=[
+                aws.data_aws_availability_zones.DataAwsAvailabilityZonesFilter(
+                    name="opt-in-status", values=["opt-in-not-required"]
+                )
+            ],
+        )
+        subnets = []
+        cidrs = private_subnet_cidrs(network.cidr, network.availability_zones)
+        for index, cidr in enumerate(cidrs):
+            subnet = aws.subnet.Subnet(
+                self,
+                f"private_subnet_{index}",
+                vpc_id=self.vpc.id,
+                cidr_block=cidr,
+                availability_zone=Fn.element(zones.names, index),
+                map_public_ip_on_launch=False,
+                tags={"Name": resource_name(project, "private", str(index))},
+            )
+            aws.route_table_association.RouteTableAssociation(
+                self,
+                f"private_subnet_{index}_routes",
+                subnet_id=subnet.id,
+                route_table_id=self.route_table.id,
+            )
+            subnets.append(subnet)
+        return subnets
+
+    def _endpoint_security_group(self, project: str) -> aws.security_group.SecurityGroup:
+        group = aws.security_group.SecurityGroup(
+            self,
+            "endpoint_security_group",
+            name=resource_name(project, "endpoints"),
+            description="VPC interface endpoints: HTTPS from tasks only",
+            vpc_id=self.vpc.id,
+        )
+        # Terraform removes AWS's default allow-all egress rule from a new group; the endpoints only
+        # answer connections, so the group needs no egress rule.
+        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self,
+            "endpoints_from_tasks",
+            security_group_id=group.id,
+            description="HTTPS from tasks",
+            ip_protocol="tcp",
+            from_port=HTTPS,
+            to_port=HTTPS,
+            referenced_security_group_id=self.task_security_group.id,
+        )
+        return group
+
+    def _interface_endpoint(
+        self, project: str, region: str, service: str
+    ) -> aws.vpc_endpoint.VpcEndpoint:
+        return aws.vpc_endpoint.VpcEndpoint(
+            self,
+            f"{service.replace('.', '_').replace('-', '_')}_endpoint",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{region}.{service}",
+            vpc_endpoint_type="Interface",
+            # Tasks keep calling the public names (sqs.<region>.amazonaws.com); inside the VPC
+            # those resolve to the endpoint.
+            private_dns_enabled=True,
+            subnet_ids=self.private_subnet_ids,
+            security_group_ids=[self.endpoint_security_group.id],
+            tags={"Name": resource_name(project, service.replace(".", "-"))},
+        )
 
     def _lock_default_security_group(self) -> None:
         # Adopting the default group with no rules strips AWS's allow-all defaults, so that nothing
