@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.workers.consumer_testing import (
+    TEST_MAX_RECEIVE_COUNT,
+    TEST_VISIBILITY_SECONDS,
+    QueuePair,
+)
 from tests.workers.processes import WorkerProcess
 from tests.workers.sqs_testing import client_for
 
@@ -18,20 +22,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from devtools.moto_server import MotoServer
-
-# Small numbers keep the tests fast: a message a killed worker held is back within seconds.
-TEST_VISIBILITY_SECONDS = 3
-TEST_MAX_RECEIVE_COUNT = 3
-
-
-@dataclass(frozen=True)
-class QueuePair:
-    """A queue and its dead-letter queue, as the consumer stack declares them."""
-
-    url: str
-    dlq_url: str
-    max_receive_count: int
-    visibility_timeout: int
 
 
 @pytest.fixture

@@ -31,7 +31,9 @@ def call_on_stop_signal(on_stop: Callable[[], None]) -> None:
         # A Python-level handler is needed so that the default action (exit) does not run.
         signal.signal(signum, lambda _signum, _frame: None)
 
-    def watch() -> None:
+    def watch(reader: socket.socket, _writer: socket.socket) -> None:
+        # The thread holds `_writer`: were it garbage-collected, its fd would close and
+        # signals would no longer wake this thread.
         while True:
             received = reader.recv(1)
             if not received:
@@ -40,4 +42,6 @@ def call_on_stop_signal(on_stop: Callable[[], None]) -> None:
             log.info("stop requested", extra={"signal": name})
             on_stop()
 
-    threading.Thread(target=watch, name="stop-signals", daemon=True).start()
+    threading.Thread(
+        target=watch, args=(reader, writer), name="stop-signals", daemon=True
+    ).start()

@@ -1,0 +1,132 @@
+"""Helpers for the consumer tests: fast settings, sending, queue state, polling with deadlines."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from workers.runtime.message import IDEMPOTENCY_KEY_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from mypy_boto3_sqs import SQSClient
+
+    from tests.workers.processes import LogLine, WorkerProcess
+
+# Small numbers keep the tests fast: a message a killed worker held is back within seconds.
+TEST_VISIBILITY_SECONDS = 3
+TEST_MAX_RECEIVE_COUNT = 3
+TEST_HANDLER = "tests.workers.handlers:record"
+EXAMPLE_HANDLER = "workers.consumer.handler:handle"
+POLL_INTERVAL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class QueuePair:
+    """A queue and its dead-letter queue, as the consumer stack declares them."""
+
+    url: str
+    dlq_url: str
+    max_receive_count: int
+    visibility_timeout: int
+
+
+def consumer_env(queue: QueuePair, **overrides: str) -> dict[str, str]:
+    """Settings that make every wait in the consumer a second or less."""
+    return {
+        "QUEUE_URL": queue.url,
+        "WORKER_HANDLER": TEST_HANDLER,
+        "SERVICE_NAME": "consumer-under-test",
+        "WORKER_CONCURRENCY": "4",
+        "HANDLER_TIMEOUT_SECONDS": "10",
+        "VISIBILITY_TIMEOUT_SECONDS": str(queue.visibility_timeout),
+        "RECEIVE_WAIT_SECONDS": "1",
+        "SQS_READ_TIMEOUT_SECONDS": "2",
+        "STOP_TIMEOUT_SECONDS": "6",
+        "RETRY_BACKOFF_BASE_SECONDS": "1",
+        "RETRY_BACKOFF_MAX_SECONDS": "1",
+        "SQS_BACKOFF_MAX_SECONDS": "1",
+        "HANDLER_SLEEP_SECONDS": "0",
+        **overrides,
+    }
+
+
+def start_consumer(
+    start_worker: Callable[..., WorkerProcess], queue: QueuePair, **overrides: str
+) -> WorkerProcess:
+    return start_worker("workers.consumer", **consumer_env(queue, **overrides))
+
+
+def send(sqs: SQSClient, queue_url: str, bodies: Sequence[str], key_prefix: str = "k") -> list[str]:
+    """Send `bodies` with idempotency keys `<key_prefix>-<index>`; return the keys."""
+    keys = [f"{key_prefix}-{index}" for index in range(len(bodies))]
+    for start in range(0, len(bodies), 10):
+        entries = [
+            {
+                "Id": str(index),
+                "MessageBody": bodies[index],
+                "MessageAttributes": {
+                    IDEMPOTENCY_KEY_ATTRIBUTE: {"DataType": "String", "StringValue": keys[index]}
+                },
+            }
+            for index in range(start, min(start + 10, len(bodies)))
+        ]
+        response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        assert not response.get("Failed"), response.get("Failed")
+    return keys
+
+
+def queue_counts(sqs: SQSClient, queue_url: str) -> tuple[int, int]:
+    """(visible, in flight) messages."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"]),
+        int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    )
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `predicate` until it holds; fail naming `what` when `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"no {what} within {timeout} s")
+        time.sleep(POLL_INTERVAL_SECONDS)  # polling interval of a deadline-bounded wait
+
+
+def wait_empty(sqs: SQSClient, queue_url: str, timeout: float) -> None:
+    wait_until(lambda: queue_counts(sqs, queue_url) == (0, 0), timeout, f"empty {queue_url}")
+
+
+def receive_all(
+    sqs: SQSClient, queue_url: str, expected: int, timeout: float
+) -> list[dict[str, Any]]:
+    """Receive (and delete) until `expected` messages came, or fail; returns them."""
+    received: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(received) < expected:
+        assert time.monotonic() < deadline, f"only {len(received)} of {expected} messages arrived"
+        batch = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=1,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        ).get("Messages", [])
+        for message in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        received += batch
+    return received
+
+
+def keys_of(lines: Iterable[LogLine], event: str) -> list[str]:
+    return [line["idempotency_key"] for line in lines if line.get("event") == event]
+
+
+def all_lines(*workers: WorkerProcess) -> list[LogLine]:
+    return [line for worker in workers for line in worker.lines]

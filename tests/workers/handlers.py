@@ -1,0 +1,35 @@
+"""Handlers the tests point the consumer at (WORKER_HANDLER=tests.workers.handlers:record).
+
+The body says what to do, so one worker can mix kinds of messages:
+  "fail..."              raise ValueError (a poison message);
+  "sleep:<seconds>:..."  work that long, then succeed;
+  anything else          work TEST_HANDLER_SLEEP_SECONDS (default 0), then succeed.
+Each call logs "test handler started" first, so a test knows which handlers were running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workers.runtime.message import Message
+
+log = logging.getLogger("tests.handler")
+
+DEFAULT_SLEEP_SECONDS = float(os.environ.get("TEST_HANDLER_SLEEP_SECONDS", "0"))
+
+
+def record(message: Message) -> None:
+    log.info(
+        "test handler started",
+        extra={"message_id": message.message_id, "idempotency_key": message.idempotency_key},
+    )
+    if message.body.startswith("fail"):
+        raise ValueError("this message is poison")
+    seconds = DEFAULT_SLEEP_SECONDS
+    if message.body.startswith("sleep:"):
+        seconds = float(message.body.split(":")[1])
+    time.sleep(seconds)
