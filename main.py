@@ -15,7 +15,9 @@ CONFIG_ERROR_EXIT_CODE = 2
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository to read config from")
+    parser.add_argument(
+        "--root", type=Path, default=REPO_ROOT, help="repository to read config from"
+    )
     parser.add_argument(
         "--outdir",
         type=Path,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modules.cdk import App
@@ -14,6 +13,8 @@ from modules.stacks.logs import LogsStack
 from modules.stacks.producer import ProducerStack
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from modules.config import PlatformConfig
 
 # Which stack a service kind becomes. Platform stacks come first: they are applied first.
@@ -34,6 +35,7 @@ def synth(config: PlatformConfig, outdir: Path) -> None:
     """Write every stack to `outdir`, replacing it only once the whole synth succeeded."""
     staging = outdir.with_name(f"{outdir.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
     try:
         build_app(config, staging).synth()
         previous = outdir.with_name(f"{outdir.name}.previous")

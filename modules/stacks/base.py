@@ -51,12 +51,15 @@ class PlatformStack(TerraformStack):
         if isinstance(state, LocalState):
             LocalBackend(self, path=local_state_path(state, self.name))
         else:
-            S3Backend(self, **s3_state_settings(state, self.project.region, self.project.project, self.name))
+            S3Backend(
+                self,
+                **s3_state_settings(state, self.project.region, self.project.project, self.name),
+            )
             # S3-native locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no field for it.
             self.add_override("terraform.backend.s3.use_lockfile", state.use_lockfile)
 
     def remote_state(self, stack: str) -> RemoteState:
-        """The outputs of another stack of this project, read from its state (one data source each)."""
+        """Another stack's outputs, read from its state (one data source per stack)."""
         if stack not in self._remote_states:
             state = self.project.state
             construct_id = f"{stack}_outputs"

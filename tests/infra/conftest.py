@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from modules.config import PlatformConfig, load_config
 from tests.conftest import REPO_ROOT
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 Stack = dict[str, Any]
 
@@ -67,7 +69,9 @@ def default_config() -> PlatformConfig:
 
 
 @pytest.fixture(scope="session")
-def stacks(default_config: PlatformConfig, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack]:
+def stacks(
+    default_config: PlatformConfig, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Stack]:
     """Every stack of the repository's own configuration, synthesized once per session."""
     return synth_stacks(default_config, tmp_path_factory.mktemp("synth") / "cdktf.out")
 
@@ -78,8 +82,11 @@ def repo_copy(tmp_path: Path) -> Callable[[], Path]:
 
     def make() -> Path:
         root = tmp_path / "repo"
-        shutil.copytree(REPO_ROOT / "workers", root / "workers",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            REPO_ROOT / "workers",
+            root / "workers",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
         shutil.copy2(REPO_ROOT / "platform.yaml", root / "platform.yaml")
         return root
 
