@@ -1,0 +1,185 @@
+"""The producer stack: a Fargate service that may only send to its consumer's queue."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from modules.cdk import aws
+from modules.config import load_config
+from tests.infra.conftest import (
+    data_sources,
+    only_resource,
+    policy_statements,
+    reference,
+    resources,
+    synth_stacks,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from tests.infra.conftest import Stack
+
+TASK_DEFINITION = aws.ecs_task_definition.EcsTaskDefinition.TF_RESOURCE_TYPE
+SERVICE = aws.ecs_service.EcsService.TF_RESOURCE_TYPE
+ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
+ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
+QUEUE = aws.sqs_queue.SqsQueue.TF_RESOURCE_TYPE
+SCALABLE_TARGET = aws.appautoscaling_target.AppautoscalingTarget.TF_RESOURCE_TYPE
+
+ACCOUNT = "${data.aws_caller_identity.account.account_id}"
+CONSUMER_QUEUE_URL = "${data.terraform_remote_state.consumer_outputs.outputs.queue_url}"
+CONSUMER_QUEUE_ARN = "${data.terraform_remote_state.consumer_outputs.outputs.queue_arn}"
+
+
+def container(stack: Stack) -> dict[str, Any]:
+    definitions = json.loads(only_resource(stack, TASK_DEFINITION)["container_definitions"])
+    assert [definition["name"] for definition in definitions] == ["worker"]
+    return definitions[0]
+
+
+def test_task_role_may_only_send_to_the_consumers_queue(stacks: dict[str, Stack]) -> None:
+    # Given the producer that sends_to: consumer
+    stack = stacks["producer"]
+
+    # When reading the task role's only policy
+    role_id, role = next(iter(resources(stack, ROLE).items()))
+    policy = only_resource(stack, ROLE_POLICY)
+
+    # Then it allows sqs:SendMessage on the queue ARN the consumer stack outputs, nothing else
+    assert role["name"] == "workers-producer-task"
+    assert policy["role"] == reference(ROLE, role_id, "id")
+    assert policy_statements(stack, policy["policy"]) == {
+        "SendToConsumerQueue": {
+            "sid": "SendToConsumerQueue",
+            "effect": "Allow",
+            "actions": ["sqs:SendMessage"],
+            "resources": [CONSUMER_QUEUE_ARN],
+        }
+    }
+
+
+def test_task_role_is_assumable_by_ecs_tasks_of_this_account_only(stacks: dict[str, Stack]) -> None:
+    # Given the synthesized producer stack
+    stack = stacks["producer"]
+
+    # When reading the task role's trust policy
+    role = only_resource(stack, ROLE)
+
+    # Then only ECS tasks may assume it, and only on behalf of this account
+    assert policy_statements(stack, role["assume_role_policy"]) == {
+        "AssumedByEcsTasks": {
+            "sid": "AssumedByEcsTasks",
+            "effect": "Allow",
+            "actions": ["sts:AssumeRole"],
+            "principals": [{"type": "Service", "identifiers": ["ecs-tasks.amazonaws.com"]}],
+            "condition": [
+                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT]}
+            ],
+        }
+    }
+
+
+def test_reads_the_queue_from_its_consumers_state_and_owns_no_queue(
+    stacks: dict[str, Stack],
+) -> None:
+    # Given the producer that sends_to: consumer
+    stack = stacks["producer"]
+
+    # When listing the remote states it reads and the queues it creates
+    remote = data_sources(stack, "terraform_remote_state")
+
+    # Then it reads the cluster's and the consumer's outputs, and creates no queue of its own
+    assert {name: body["config"] for name, body in remote.items()} == {
+        "cluster_outputs": {"path": "../../../terraform-state/cluster.tfstate"},
+        "consumer_outputs": {"path": "../../../terraform-state/consumer.tfstate"},
+    }
+    assert resources(stack, QUEUE) == {}
+
+
+def test_container_gets_the_queue_url_region_and_name_plus_its_own_variables(
+    stacks: dict[str, Stack],
+) -> None:
+    # Given MIN_INTERVAL_SECONDS 10 and MAX_INTERVAL_SECONDS 60 in service.yaml
+    # When reading the container definition
+    definition = container(stacks["producer"])
+
+    # Then the platform's producer variables and its own are set, sorted by name
+    assert definition["environment"] == [
+        {"name": "AWS_REGION", "value": "eu-west-1"},
+        {"name": "MAX_INTERVAL_SECONDS", "value": "60"},
+        {"name": "MIN_INTERVAL_SECONDS", "value": "10"},
+        {"name": "QUEUE_URL", "value": CONSUMER_QUEUE_URL},
+        {"name": "SERVICE_NAME", "value": "producer"},
+    ]
+
+
+def test_container_runs_non_root_read_only_and_logs_to_its_log_group(
+    stacks: dict[str, Stack],
+) -> None:
+    # Given the synthesized producer stack
+    # When reading the container definition
+    definition = container(stacks["producer"])
+
+    # Then the same hardening as every worker, ECS's default stop timeout, its own log group
+    assert definition["user"] == "10001"
+    assert definition["readonlyRootFilesystem"] is True
+    assert definition["mountPoints"] == [
+        {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
+    ]
+    assert definition["linuxParameters"] == {"initProcessEnabled": True}
+    assert definition["stopTimeout"] == 30
+    assert "portMappings" not in definition
+    assert definition["logConfiguration"]["options"] == {
+        "awslogs-group": "/workers/producer",
+        "awslogs-region": "eu-west-1",
+        "awslogs-stream-prefix": "producer",
+    }
+    assert only_resource(stacks["producer"], TASK_DEFINITION)["volume"] == [{"name": "tmp"}]
+
+
+def test_service_runs_the_configured_tasks_privately_without_autoscaling(
+    stacks: dict[str, Stack],
+) -> None:
+    # Given tasks: 1
+    stack = stacks["producer"]
+
+    # When reading the ECS service
+    service = only_resource(stack, SERVICE)
+
+    # Then Terraform owns desired_count, there is no scaling, and no task gets a public IP
+    assert service["name"] == "workers-producer"
+    assert service["desired_count"] == 1
+    assert "lifecycle" not in service
+    assert resources(stack, SCALABLE_TARGET) == {}
+    assert service["network_configuration"]["assign_public_ip"] is False
+    assert service["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+    assert service["capacity_provider_strategy"] == [{"capacity_provider": "FARGATE", "weight": 1}]
+
+
+def test_tasks_setting_and_sends_to_are_read_from_the_spec(
+    repo_copy: Callable[[], Path], tmp_path: Path
+) -> None:
+    # Given a consumer named "orders" and a producer with tasks: 3 that sends to it
+    root = repo_copy()
+    (root / "workers" / "consumer").rename(root / "workers" / "orders")
+    spec_path = root / "workers" / "producer" / "service.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec_path.write_text(yaml.safe_dump({**spec, "tasks": 3, "sends_to": "orders"}))
+
+    # When the stacks are synthesized
+    stack = synth_stacks(load_config(root), tmp_path / "cdktf.out")["producer"]
+
+    # Then the producer reads the "orders" stack's outputs and runs 3 tasks
+    statements = policy_statements(stack, only_resource(stack, ROLE_POLICY)["policy"])
+    assert statements["SendToOrdersQueue"]["resources"] == [
+        "${data.terraform_remote_state.orders_outputs.outputs.queue_arn}"
+    ]
+    assert data_sources(stack, "terraform_remote_state")["orders_outputs"]["config"] == {
+        "path": "../../../terraform-state/orders.tfstate"
+    }
+    assert only_resource(stack, SERVICE)["desired_count"] == 3
