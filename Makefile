@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: synth test lint local deploy clean
+.PHONY: synth test lint local deploy clean bench-consumer
 
 synth: $(STAMP)  ## Synthesize every stack into cdktf.out/stacks/<name>/cdk.tf.json
 	$(PY) main.py
@@ -18,6 +18,9 @@ lint: $(STAMP)
 
 local: $(STAMP)  ## Run producer and consumer against an embedded SQS until Ctrl-C
 	$(PY) -m devtools.local
+
+bench-consumer: $(STAMP)  ## Consumer throughput and SQS requests per message against moto_server
+	$(PY) -m bench.consumer_throughput
 
 deploy: $(STAMP) node_modules/.installed  ## make deploy STACK=producer
 	npx cdktf deploy $(STACK)

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure the workers against a local SQS (see the Makefile)."""
