@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from modules.cdk import Construct, aws
 from modules.config import BacklogPerTaskScaling, QueueDepthScaling, ScalingMode
+from modules.naming import resource_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -133,7 +134,7 @@ class BacklogScaling(Construct):
         assert props.backlog_target is not None, "backlog-per-task scaling needs backlog_target"
         tracking = self._policy(
             "backlog_per_task",
-            f"{props.name}-backlog-per-task",
+            resource_name(props.name, "backlog-per-task"),
             policy_type="TargetTrackingScaling",
             target_tracking_scaling_policy_configuration=TargetTracking(
                 target_value=props.backlog_target,
@@ -174,7 +175,7 @@ class BacklogScaling(Construct):
         props = self.props
         self.scale_out_from_zero = self._policy(
             "scale_out_from_zero",
-            f"{props.name}-scale-out-from-zero",
+            resource_name(props.name, "scale-out-from-zero"),
             policy_type="StepScaling",
             step_scaling_policy_configuration=StepScaling(
                 adjustment_type="ChangeInCapacity",
@@ -188,7 +189,7 @@ class BacklogScaling(Construct):
         )
         self.messages_waiting_alarm = self._alarm(
             "messages_waiting_alarm",
-            f"{props.name}-messages-waiting-no-task",
+            resource_name(props.name, "messages-waiting-no-task"),
             description="Messages are visible and no task runs: start one (step policy, +1 task).",
             expression=WAITING_WITHOUT_TASKS,
             label="1 when messages wait and no task runs",
@@ -200,7 +201,7 @@ class BacklogScaling(Construct):
         )
         self.scale_in_to_zero = self._policy(
             "scale_in_to_zero",
-            f"{props.name}-scale-in-to-zero",
+            resource_name(props.name, "scale-in-to-zero"),
             policy_type="StepScaling",
             step_scaling_policy_configuration=StepScaling(
                 adjustment_type="ExactCapacity",
@@ -213,7 +214,7 @@ class BacklogScaling(Construct):
         )
         self.idle_alarm = self._alarm(
             "idle_alarm",
-            f"{props.name}-idle",
+            resource_name(props.name, "idle"),
             description=f"No message visible or in flight for {idle_minutes} minutes: "
             "stop every task (step policy, exactly 0 tasks).",
             expression=MESSAGES_IN_QUEUE,
@@ -233,7 +234,7 @@ class BacklogScaling(Construct):
         assert isinstance(scaling, QueueDepthScaling)
         return self._policy(
             "queue_depth",
-            f"{props.name}-queue-depth",
+            resource_name(props.name, "queue-depth"),
             policy_type="TargetTrackingScaling",
             target_tracking_scaling_policy_configuration=TargetTracking(
                 target_value=scaling.target_visible_messages,

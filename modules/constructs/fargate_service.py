@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from modules.cdk import Construct, aws
 from modules.iam import Condition, Statement, role_with_policy
+from modules.naming import resource_name
 from modules.stacks.cluster import (
     CLUSTER_ARN,
     CLUSTER_NAME,
@@ -106,7 +107,7 @@ class FargateService(Construct):
         self.task_role = role_with_policy(
             self,
             "task_role",
-            name=f"{props.name}-task",
+            name=resource_name(props.name, "task"),
             service=TASKS_SERVICE_PRINCIPAL,
             statements=props.task_role_statements,
             # Confused deputy: ECS may assume this role only for tasks of this account.

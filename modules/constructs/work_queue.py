@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from modules.cdk import Construct, aws
 from modules.iam import Condition, Statement, policy_document
+from modules.naming import resource_name
 
 if TYPE_CHECKING:
     from modules.config import QueueSpec
@@ -36,11 +37,11 @@ class WorkQueueProps:
 
     @property
     def dead_letter_queue_name(self) -> str:
-        return f"{self.name}-dlq"
+        return resource_name(self.name, "dlq")
 
     @property
     def alarm_name(self) -> str:
-        return f"{self.name}-dead-letters"
+        return resource_name(self.name, "dead-letters")
 
 
 def deny_without_tls(sid: str, resource: str) -> Statement:
