@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workers.runtime.backoff import Backoff
+from workers.runtime.consumer import Consumer
+from workers.runtime.consumer_settings import ConsumerSettings
 from workers.runtime.message import IDEMPOTENCY_KEY_ATTRIBUTE
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from mypy_boto3_sqs import SQSClient
 
     from tests.workers.processes import LogLine, WorkerProcess
+    from workers.runtime.handlers import Handler
+    from workers.runtime.protection import TaskProtection
 
 # Small numbers keep the tests fast: a message a killed worker held is back within seconds.
 TEST_VISIBILITY_SECONDS = 3
@@ -130,3 +137,40 @@ def keys_of(lines: Iterable[LogLine], event: str) -> list[str]:
 
 def all_lines(*workers: WorkerProcess) -> list[LogLine]:
     return [line for worker in workers for line in worker.lines]
+
+
+def fast_settings(queue: QueuePair, **overrides: Any) -> ConsumerSettings:
+    """Settings for a consumer run in process: every wait a second or less."""
+    values: dict[str, Any] = {
+        "queue_url": queue.url,
+        "concurrency": 4,
+        "handler_timeout": 10,
+        "visibility_timeout": queue.visibility_timeout,
+        "stop_timeout": 4,
+        "receive_wait": 1,
+        "read_timeout": 2,
+        "retry_backoff": Backoff(1, 1),
+        "sqs_backoff": Backoff(0.1, 0.5),
+        "delete_linger": 0.05,
+        **overrides,
+    }
+    return ConsumerSettings(**values)
+
+
+@contextlib.contextmanager
+def running_consumer(
+    client: SQSClient,
+    settings: ConsumerSettings,
+    handler: Handler,
+    protection: TaskProtection | None = None,
+) -> Iterator[Consumer]:
+    """Run the engine on a thread; stop it and wait for its drain on the way out."""
+    consumer = Consumer(client, settings, handler, protection=protection)
+    thread = threading.Thread(target=consumer.run, name="consumer-under-test", daemon=True)
+    thread.start()
+    try:
+        yield consumer
+    finally:
+        consumer.stop()
+        thread.join(timeout=settings.stop_timeout + 5)
+        assert not thread.is_alive(), "the consumer did not finish its drain in time"
