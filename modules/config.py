@@ -8,11 +8,15 @@ is reported with the file, the field and what is allowed, all problems at once.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
+import types
+from collections import Counter
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -27,6 +31,11 @@ from pydantic import (
 
 from modules.sizing import NoFargateSize, TaskSize, fargate_size
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pydantic_core import ErrorDetails
+
 PROJECT_FILE = "platform.yaml"
 SERVICE_FILE = "service.yaml"
 WORKERS_DIR = "workers"
@@ -37,10 +46,31 @@ PLATFORM_STACKS = ("cluster", "logs")
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,19}$"
 NAME_RULE = "lowercase letters, digits and '-', starting with a letter, at most 20 characters"
 ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
+REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
+SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+CONTAINER_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+# What each pattern means, in the words an error message uses ("must be ...").
+PATTERN_RULES = {
+    NAME_PATTERN: NAME_RULE,
+    REGION_PATTERN: "an AWS region such as eu-west-1",
+    VPC_ID_PATTERN: "a VPC id: 'vpc-' and 8 to 17 hex digits, e.g. vpc-0a1b2c3d4e5f67890",
+    SUBNET_ID_PATTERN: "a subnet id: 'subnet-' and 8 to 17 hex digits, e.g. subnet-0a1b2c3d",
+    BUCKET_PATTERN: "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-'",
+    EMAIL_PATTERN: "an email address such as team@example.com",
+    CONTAINER_NAME_PATTERN: (
+        "lowercase letters, digits and '-', starting with a letter, at most 32 characters"
+    ),
+    ENV_NAME_PATTERN: "uppercase letters, digits and '_', not starting with a digit",
+}
 
 # Values CloudWatch Logs accepts for retention_in_days.
+# fmt: off
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
                       1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# fmt: on
 
 # Environment variables the platform sets in every worker container (see workers/README).
 PLATFORM_ENVIRONMENT = (
@@ -58,6 +88,18 @@ SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120
 
 
+class FieldError(ValueError):
+    """A problem a validator found in one field of the model it validates.
+
+    Pydantic places a model validator's error at the model itself; raising this instead lets the
+    message name the field (`queue.visibility_timeout_seconds`, not `queue`).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class Strict(BaseModel):
     """Base for every config model: unknown keys are errors, models are immutable."""
 
@@ -71,7 +113,9 @@ class CreatedNetwork(Strict):
     """A new VPC with private subnets only and VPC endpoints instead of a NAT gateway."""
 
     mode: Literal["create"] = "create"
-    cidr: str = Field("10.40.0.0/16", description="VPC CIDR block, /16 to /24. Default: 10.40.0.0/16.")
+    cidr: str = Field(
+        "10.40.0.0/16", description="VPC CIDR block, /16 to /24. Default: 10.40.0.0/16."
+    )
     availability_zones: int = Field(
         2, ge=2, le=6, description="How many AZs get a private subnet (2 to 6). Default: 2."
     )
@@ -92,16 +136,17 @@ class ExistingNetwork(Strict):
     """A VPC the platform team already runs; tasks go into its private subnets."""
 
     mode: Literal["existing"]
-    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="The VPC id.")
-    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
+    vpc_id: str = Field(pattern=VPC_ID_PATTERN, description="The VPC id.")
+    private_subnet_ids: list[Annotated[str, Field(pattern=SUBNET_ID_PATTERN)]] = Field(
         min_length=2, description="Private subnets in at least two AZs."
     )
 
     @field_validator("private_subnet_ids")
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("subnet ids must be unique")
+        repeated = _repeated(value)
+        if repeated:
+            raise ValueError(f"must be unique; listed more than once: {repeated}")
         return value
 
 
@@ -110,7 +155,8 @@ class LocalState(Strict):
 
     backend: Literal["local"] = "local"
     path: str = Field(
-        "terraform-state", description="Folder relative to the repository root. Default: terraform-state."
+        "terraform-state",
+        description="Folder relative to the repository root. Default: terraform-state.",
     )
 
     @field_validator("path")
@@ -125,7 +171,7 @@ class S3State(Strict):
     """State in S3, one key per stack, with S3-native locking."""
 
     backend: Literal["s3"]
-    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="Bucket name.")
+    bucket: str = Field(pattern=BUCKET_PATTERN, description="Bucket name.")
     key_prefix: str = Field("", description="Prefix for each stack's key. Default: none.")
     region: str | None = Field(None, description="Bucket region. Default: the project's region.")
     use_lockfile: bool = Field(True, description="S3-native state locking. Default: true.")
@@ -135,13 +181,13 @@ class ProjectConfig(Strict):
     """`platform.yaml`: what every stack shares."""
 
     project: str = Field(pattern=NAME_PATTERN, description="Prefix of every resource name.")
-    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", description="AWS region, e.g. eu-west-1.")
+    region: str = Field(pattern=REGION_PATTERN, description="AWS region, e.g. eu-west-1.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on every resource.")
     network: CreatedNetwork | ExistingNetwork = Field(
         default_factory=CreatedNetwork, discriminator="mode"
     )
     state: LocalState | S3State = Field(default_factory=LocalState, discriminator="backend")
-    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(
+    alert_emails: list[Annotated[str, Field(pattern=EMAIL_PATTERN)]] = Field(
         default_factory=list, description="Addresses subscribed to the alert topic. Default: none."
     )
 
@@ -152,7 +198,7 @@ class ProjectConfig(Strict):
 class ContainerSpec(Strict):
     """One container of a service's task."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,31}$", description="Container name.")
+    name: str = Field(pattern=CONTAINER_NAME_PATTERN, description="Container name.")
     cpu: int = Field(256, ge=128, le=16384, description="CPU units (1024 = 1 vCPU). Default: 256.")
     memory: int = Field(512, ge=128, le=122880, description="Memory in MiB. Default: 512.")
     command: list[str] | None = Field(None, description="Overrides the image's CMD. Default: none.")
@@ -164,7 +210,9 @@ class ContainerSpec(Strict):
         # YAML reads `60` as an int; a container only ever sees strings.
         if isinstance(value, dict):
             return {
-                key: str(item) if isinstance(item, int | float) and not isinstance(item, bool) else item
+                key: str(item)
+                if isinstance(item, int | float) and not isinstance(item, bool)
+                else item
                 for key, item in value.items()
             }
         return value
@@ -174,10 +222,12 @@ class ContainerSpec(Strict):
     def _names(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
             if not re.match(ENV_NAME_PATTERN, key):
-                raise ValueError(f"variable name {key!r} must match {ENV_NAME_PATTERN}")
+                raise FieldError(key, f"a variable name must be {PATTERN_RULES[ENV_NAME_PATTERN]}")
             if key in PLATFORM_ENVIRONMENT:
-                raise ValueError(
-                    f"{key} is set by the platform; reserved names are {', '.join(PLATFORM_ENVIRONMENT)}"
+                raise FieldError(
+                    key,
+                    "is set by the platform; choose another name (reserved: "
+                    f"{', '.join(PLATFORM_ENVIRONMENT)})",
                 )
         return value
 
@@ -217,13 +267,18 @@ class QueueSpec(Strict):
             self.visibility_timeout_seconds is not None
             and self.visibility_timeout_seconds < self.handler_timeout_seconds
         ):
-            raise ValueError(
-                f"visibility_timeout_seconds ({self.visibility_timeout_seconds}) must be at least "
-                f"handler_timeout_seconds ({self.handler_timeout_seconds}), or a message is "
-                "delivered again while its handler still runs"
+            raise FieldError(
+                "visibility_timeout_seconds",
+                f"must be at least handler_timeout_seconds ({self.handler_timeout_seconds}), or a "
+                "message is delivered again while its handler still runs; "
+                f"got {self.visibility_timeout_seconds}",
             )
         if self.visibility_timeout > SQS_MAX_VISIBILITY_SECONDS:
-            raise ValueError(f"handler_timeout_seconds + 30 exceeds SQS's {SQS_MAX_VISIBILITY_SECONDS} s")
+            raise FieldError(
+                "handler_timeout_seconds",
+                f"plus 30 s must be at most SQS's {SQS_MAX_VISIBILITY_SECONDS} s visibility "
+                f"timeout; got {self.handler_timeout_seconds}",
+            )
         return self
 
     @property
@@ -239,7 +294,7 @@ class ScalingMode(StrEnum):
 
 
 class BacklogPerTaskScaling(Strict):
-    """Target tracking on visible messages per running task, a 0 -> 1 step, and scale to zero when idle."""
+    """Target tracking on visible messages per task, a 0 -> 1 step, and scale to zero when idle."""
 
     mode: Literal[ScalingMode.BACKLOG_PER_TASK] = ScalingMode.BACKLOG_PER_TASK
     min_tasks: int = Field(0, ge=0, le=1000, description="Default: 0 (scale to zero).")
@@ -251,16 +306,20 @@ class BacklogPerTaskScaling(Strict):
         60, gt=0, description="Average handler time of one message. Default: 60."
     )
     idle_minutes: int = Field(
-        15, ge=1, le=1440, description="No message visible or in flight this long -> 0 tasks. Default: 15."
+        15,
+        ge=1,
+        le=1440,
+        description="No message visible or in flight this long -> 0 tasks. Default: 15.",
     )
 
     @model_validator(mode="after")
     def _bounds(self) -> BacklogPerTaskScaling:
         _check_task_bounds(self.min_tasks, self.max_tasks)
         if self.acceptable_latency_seconds < self.processing_time_seconds:
-            raise ValueError(
-                f"acceptable_latency_seconds ({self.acceptable_latency_seconds}) must be at least "
-                f"processing_time_seconds ({self.processing_time_seconds}): no backlog could meet it"
+            raise FieldError(
+                "acceptable_latency_seconds",
+                f"must be at least processing_time_seconds ({self.processing_time_seconds:g}), or "
+                f"no backlog per task can meet it; got {self.acceptable_latency_seconds}",
             )
         return self
 
@@ -281,7 +340,12 @@ class QueueDepthScaling(Strict):
 
 def _check_task_bounds(min_tasks: int, max_tasks: int) -> None:
     if max_tasks < min_tasks:
-        raise ValueError(f"max_tasks ({max_tasks}) must be at least min_tasks ({min_tasks})")
+        raise FieldError("max_tasks", f"must be at least min_tasks ({min_tasks}); got {max_tasks}")
+
+
+def _repeated(values: list[str]) -> str:
+    """The values that occur more than once, quoted and comma-separated ('' when none do)."""
+    return ", ".join(repr(value) for value, count in Counter(values).items() if count > 1)
 
 
 class ServiceBase(Strict):
@@ -295,9 +359,9 @@ class ServiceBase(Strict):
     @field_validator("containers")
     @classmethod
     def _unique_names(cls, value: list[ContainerSpec]) -> list[ContainerSpec]:
-        names = [container.name for container in value]
-        if len(set(names)) != len(names):
-            raise ValueError(f"container names must be unique; got {', '.join(names)}")
+        repeated = _repeated([container.name for container in value])
+        if repeated:
+            raise ValueError(f"container names must be unique; used more than once: {repeated}")
         return value
 
     @model_validator(mode="after")
@@ -305,7 +369,9 @@ class ServiceBase(Strict):
         try:
             self.task_size  # noqa: B018 - computed here so that a bad size fails at load time
         except NoFargateSize as error:
-            raise ValueError(f"containers: {error}") from None
+            raise FieldError(
+                "containers", f"{error} (cpu and memory add up over the containers)"
+            ) from None
         return self
 
     @property
@@ -321,7 +387,9 @@ class ConsumerSpec(ServiceBase):
     """A service that receives from its own queue and scales with the backlog."""
 
     kind: Literal["consumer"]
-    concurrency: int = Field(4, ge=1, le=100, description="Handlers running at once per task. Default: 4.")
+    concurrency: int = Field(
+        4, ge=1, le=100, description="Handlers running at once per task. Default: 4."
+    )
     queue: QueueSpec = Field(default_factory=QueueSpec)
     scaling: BacklogPerTaskScaling | QueueDepthScaling = Field(
         default_factory=BacklogPerTaskScaling, discriminator="mode"
@@ -329,7 +397,7 @@ class ConsumerSpec(ServiceBase):
 
     @property
     def stop_timeout(self) -> int:
-        """Seconds between SIGTERM and SIGKILL: enough to finish a handler, within Fargate's limit."""
+        """Seconds from SIGTERM to SIGKILL: enough to finish a handler, within Fargate's limit."""
         return min(FARGATE_MAX_STOP_TIMEOUT_SECONDS, self.queue.handler_timeout_seconds + 10)
 
     @property
@@ -342,7 +410,8 @@ class ConsumerSpec(ServiceBase):
         scaling = self.scaling
         assert isinstance(scaling, BacklogPerTaskScaling)
         return round(
-            scaling.acceptable_latency_seconds / scaling.processing_time_seconds * self.concurrency, 2
+            scaling.acceptable_latency_seconds / scaling.processing_time_seconds * self.concurrency,
+            2,
         )
 
 
@@ -391,15 +460,23 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """A SafeLoader that rejects duplicate keys instead of silently keeping the last."""
 
 
+class _DuplicateKey(yaml.MarkedYAMLError):
+    """Valid YAML that PyYAML would read by dropping a value: an error here."""
+
+
 def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
+    first_lines: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.MarkedYAMLError(
-                problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
+        if key in first_lines:
+            raise _DuplicateKey(
+                problem=(
+                    f"duplicate key {key!r} (first on line {first_lines[key]}); "
+                    "a key may appear once per mapping"
+                ),
+                problem_mark=key_node.start_mark,
             )
-        seen.add(key)
+        first_lines[key] = key_node.start_mark.line + 1
     return loader.construct_mapping(node)
 
 
@@ -407,58 +484,275 @@ _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
 )
 
+# How an error message names the YAML type of a value that should have been a mapping.
+_YAML_TYPE_NAMES = {
+    list: "a list",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+}
+
 
 def _read_yaml(path: Path, label: str) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise ConfigError([f"{label}: file not found"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{label}: not UTF-8 text"]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError([f"{label}{where}: invalid YAML: {problem}"]) from None
-    if data is None:
+        if not isinstance(error, _DuplicateKey):
+            problem = f"invalid YAML: {problem}"
+        raise ConfigError([f"{label}:{where} {problem}"]) from None
+    if data is None:  # an empty file, or comments only: every field takes its default
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([f"{label}: must be a mapping of keys to values, got {type(data).__name__}"])
+        found = _YAML_TYPE_NAMES.get(type(data), type(data).__name__)
+        raise ConfigError([f"{label}: must be a mapping of keys to values; got {found}"])
     return data
 
 
-def _describe(error: dict[str, Any]) -> tuple[str, str]:
-    """A pydantic error as (dotted field path, message in plain words)."""
-    # Tagged unions add the tag ('consumer', 'create', ...) to the path: drop it.
-    tags = {*SERVICE_KINDS, "create", "existing", "local", "s3", *ScalingMode}
-    loc = [str(part) for part in error["loc"] if str(part) not in tags]
-    field = ".".join(loc) or "(top level)"
-    kind = error["type"]
-    message = error["msg"].removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        message = "unknown key"
-    elif kind == "union_tag_invalid":
-        field = ".".join([*loc, error["ctx"]["discriminator"].strip("'")])
-        message = f"must be one of {error['ctx']['expected_tags']}; got {error['ctx']['tag']!r}"
-    elif kind == "union_tag_not_found":
-        field = ".".join([*loc, error["ctx"]["discriminator"].strip("'")])
-        message = "missing"
-    elif kind == "missing":
-        message = "required, but missing"
-    elif kind == "string_pattern_mismatch" and loc and loc[-1] in ("project", "name", "sends_to"):
-        message = f"must be {NAME_RULE}; got {error['input']!r}"
-    elif not isinstance(error.get("input"), dict | list):
-        message = f"{message}; got {error['input']!r}"
-    return field, message
+# --- error messages -----------------------------------------------------------------------------
+# Pydantic's own messages speak Python ("Input should be a valid dictionary or instance of
+# QueueSpec"); these speak YAML and say what is allowed. Keyed by pydantic's error type.
+
+_TYPE_RULES = {
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping of keys to values",
+    "model_type": "a mapping of keys to values",
+}
+_BOUND_RULES = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
 
 
-def _validate(adapter: TypeAdapter[M], data: dict[str, Any], label: str) -> M:
+def _show(value: Any) -> str:
+    """A value as the user wrote it in YAML."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return str(value)
+    return repr(value)
+
+
+def _unwrap(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _union_models(annotation: Any) -> list[type[BaseModel]]:
+    """The models of a union such as `CreatedNetwork | ExistingNetwork` (none if it is not one)."""
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return []
+    members = [_unwrap(member) for member in get_args(annotation)]
+    return [model for model in members if isinstance(model, type) and issubclass(model, BaseModel)]
+
+
+def _tag_values(model: type[BaseModel], field: str) -> list[str]:
+    field_info = model.model_fields.get(field)
+    annotation = _unwrap(field_info.annotation) if field_info is not None else None
+    if get_origin(annotation) is not Literal:
+        return []
+    return [str(value) for value in get_args(annotation)]
+
+
+def _tagged_model(annotation: Any, tag: str) -> type[BaseModel] | None:
+    """The member of a tagged union that `tag` selects, if `tag` is one of its tags."""
+    for model in _union_models(annotation):
+        if any(tag in _tag_values(model, field) for field in model.model_fields):
+            return model
+    return None
+
+
+def _child(annotation: Any, part: str | int) -> Any:
+    """The type found one step below `annotation` at `part` (a key or a list index)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field_info = annotation.model_fields.get(str(part))
+        return _unwrap(field_info.annotation) if field_info is not None else None
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is list and args:
+        return _unwrap(args[0])
+    if origin is dict and len(args) == 2:
+        return _unwrap(args[1])
+    return None
+
+
+def _walk(root: Any, location: tuple[str | int, ...]) -> tuple[list[str], Any]:
+    """Follow a pydantic error location through the config types.
+
+    Returns the user's path to the field (without the union tags pydantic inserts, such as
+    'consumer' or 'backlog-per-task') and the type found there (None once it is unknown).
+    """
+    path: list[str] = []
+    annotation = _unwrap(root)
+    for part in location:
+        tagged = _tagged_model(annotation, part) if isinstance(part, str) else None
+        if tagged is not None:
+            annotation = tagged
+            continue
+        path.append(str(part))
+        annotation = _child(annotation, part) if annotation is not None else None
+    return path, annotation
+
+
+def _allowed_keys(model: Any) -> list[str]:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    # A service's name is its folder's name, never a key of its file.
+    folder_named = issubclass(model, ServiceBase)
+    return [name for name in model.model_fields if not (folder_named and name == "name")]
+
+
+@dataclass(frozen=True)
+class _Located:
+    """One pydantic error, located in the user's terms."""
+
+    path: tuple[str, ...]  # the user's path to the field, without union tags
+    annotation: Any  # the type found at that path (None once unknown)
+    parent: Any  # the type one level up
+    ctx: dict[str, Any]
+    value: Any
+    message: str  # pydantic's own words
+
+    @property
+    def got(self) -> str:
+        return f"; got {_show(self.value)}"
+
+
+Explained = tuple[tuple[str, ...], str]  # (path, message)
+
+
+def _unknown_key(error: _Located) -> Explained:
+    allowed = _allowed_keys(error.parent)
+    close = difflib.get_close_matches(error.path[-1], allowed, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return error.path, f"unknown key; {hint}allowed: {', '.join(allowed)}"
+
+
+def _tags(error: _Located) -> tuple[tuple[str, ...], str]:
+    discriminator = error.ctx["discriminator"].strip("'")
+    models = _union_models(error.annotation)
+    tags = [tag for model in models for tag in _tag_values(model, discriminator)]
+    return (*error.path, discriminator), ", ".join(repr(tag) for tag in tags)
+
+
+def _bad_tag(error: _Located) -> Explained:
+    path, allowed = _tags(error)
+    return path, f"must be one of {allowed}; got {_show(error.ctx['tag'])}"
+
+
+def _missing_tag(error: _Located) -> Explained:
+    path, allowed = _tags(error)
+    return path, f"required, but missing; one of {allowed}"
+
+
+def _missing(error: _Located) -> Explained:
+    return error.path, "required, but missing"
+
+
+def _wrong_type(kind: str) -> Callable[[_Located], Explained]:
+    def explain(error: _Located) -> Explained:
+        message = f"must be {_TYPE_RULES[kind]}{error.got}"
+        if kind == "string_type" and isinstance(error.value, int | float):
+            message += f" (quote it: '{_show(error.value)}')"
+        return error.path, message
+
+    return explain
+
+
+def _out_of_bounds(kind: str) -> Callable[[_Located], Explained]:
+    bound, words = _BOUND_RULES[kind]
+    return lambda error: (error.path, f"must be {words} {_show(error.ctx[bound])}{error.got}")
+
+
+def _length(error: _Located) -> Explained:
+    limit, words = (
+        (error.ctx["min_length"], "at least")
+        if "min_length" in error.ctx
+        else (error.ctx["max_length"], "at most")
+    )
+    items = "item" if limit == 1 else "items"
+    return error.path, f"must hold {words} {limit} {items}; got {error.ctx['actual_length']}"
+
+
+def _pattern(error: _Located) -> Explained:
+    rule = PATTERN_RULES.get(error.ctx["pattern"], f"text matching {error.ctx['pattern']}")
+    if (
+        error.path == ("name",)
+        and isinstance(error.parent, type)
+        and issubclass(error.parent, ServiceBase)
+    ):
+        return error.path, f"the folder name must be {rule}{error.got}; rename the folder"
+    return error.path, f"must be {rule}{error.got}"
+
+
+def _value_error(error: _Located) -> Explained:
+    cause = error.ctx.get("error")
+    if isinstance(cause, FieldError):
+        return (*error.path, *cause.field.split(".")), error.message
+    return _other(error)
+
+
+def _other(error: _Located) -> Explained:
+    scalar = not isinstance(error.value, dict | list)
+    return error.path, error.message + (error.got if scalar else "")
+
+
+_EXPLAIN: dict[str, Callable[[_Located], Explained]] = {
+    "extra_forbidden": _unknown_key,
+    "union_tag_invalid": _bad_tag,
+    "union_tag_not_found": _missing_tag,
+    "missing": _missing,
+    "too_short": _length,
+    "too_long": _length,
+    "string_pattern_mismatch": _pattern,
+    "value_error": _value_error,
+    **{kind: _wrong_type(kind) for kind in _TYPE_RULES},
+    **{kind: _out_of_bounds(kind) for kind in _BOUND_RULES},
+}
+
+
+def _describe(error: ErrorDetails, root: Any) -> tuple[str, str]:
+    """A pydantic error as (dotted field path, what is wrong and what is allowed)."""
+    location = tuple(error["loc"])
+    path, annotation = _walk(root, location)
+    _, parent = _walk(root, location[:-1])
+    located = _Located(
+        path=tuple(path),
+        annotation=annotation,
+        parent=parent,
+        ctx=dict(error.get("ctx", {})),
+        value=error.get("input"),
+        message=error["msg"].removeprefix("Value error, "),
+    )
+    field, message = _EXPLAIN.get(error["type"], _other)(located)
+    return ".".join(field) or "(top level)", message
+
+
+def _validate(adapter: TypeAdapter[M], root: Any, data: dict[str, Any], label: str) -> M:
     try:
         return adapter.validate_python(data)
     except ValidationError as error:
         problems = []
         for item in error.errors(include_url=False):
-            field, message = _describe(item)
+            field, message = _describe(item, root)
             problems.append(f"{label}: {field}: {message}")
         raise ConfigError(problems) from None
 
@@ -475,30 +769,34 @@ def load_config(root: Path) -> PlatformConfig:
     problems: list[str] = []
     project: ProjectConfig | None = None
     try:
-        project = _validate(_PROJECT, _read_yaml(root / PROJECT_FILE, PROJECT_FILE), PROJECT_FILE)
+        data = _read_yaml(root / PROJECT_FILE, PROJECT_FILE)
+        project = _validate(_PROJECT, ProjectConfig, data, PROJECT_FILE)
     except ConfigError as error:
         problems += error.problems
 
     services: list[ConsumerSpec | ProducerSpec] = []
+    invalid: set[str] = set()
     for spec_path in sorted((root / WORKERS_DIR).glob(f"*/{SERVICE_FILE}")):
         label = spec_path.relative_to(root).as_posix()
         try:
             data = _read_yaml(spec_path, label)
             if "name" in data:
                 raise ConfigError([f"{label}: name: unknown key; a service is named by its folder"])
-            services.append(_validate(_SERVICE, {**data, "name": spec_path.parent.name}, label))
+            name = spec_path.parent.name
+            services.append(_validate(_SERVICE, ServiceSpec, {**data, "name": name}, label))
         except ConfigError as error:
             problems += error.problems
+            invalid.add(spec_path.parent.name)
 
-    problems += _cross_checks(services)
+    problems += _cross_checks(services, invalid)
     if problems:
         raise ConfigError(problems)
     assert project is not None
     return PlatformConfig(root=root, project=project, services=tuple(services))
 
 
-def _cross_checks(services: list[ConsumerSpec | ProducerSpec]) -> list[str]:
-    """Rules that span several files."""
+def _cross_checks(services: list[ConsumerSpec | ProducerSpec], invalid: set[str]) -> list[str]:
+    """Rules that span several files. `invalid`: folders whose spec already failed on its own."""
     problems = []
     consumers = {service.name for service in services if isinstance(service, ConsumerSpec)}
     for service in services:
@@ -508,7 +806,12 @@ def _cross_checks(services: list[ConsumerSpec | ProducerSpec]) -> list[str]:
                 f"{label}: name: '{service.name}' is taken by a platform stack "
                 f"({', '.join(PLATFORM_STACKS)}); rename the folder"
             )
-        if isinstance(service, ProducerSpec) and service.sends_to not in consumers:
+        # A producer of a consumer whose own file is broken is not reported twice.
+        if (
+            isinstance(service, ProducerSpec)
+            and service.sends_to not in consumers
+            and service.sends_to not in invalid
+        ):
             allowed = ", ".join(sorted(consumers)) or "none declared"
             problems.append(
                 f"{label}: sends_to: no consumer named '{service.sends_to}' declares a queue; "

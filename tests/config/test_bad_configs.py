@@ -1,0 +1,514 @@
+"""A corpus of bad configurations, each with the exact problem lines it must produce.
+
+Each case edits a copy of the repository's own `platform.yaml` and `workers/*/service.yaml`,
+so the corpus follows the real files: one edit, one (or a few) expected lines, nothing else.
+The last tests run `main.py` itself: exit code 2, every problem printed, no traceback, and an
+existing output folder left byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+
+from modules.config import PLATFORM_ENVIRONMENT, ConfigError, load_config
+from tests.conftest import REPO_ROOT
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+PROJECT = "platform.yaml"
+CONSUMER = "workers/consumer/service.yaml"
+PRODUCER = "workers/producer/service.yaml"
+# main.py validates before it imports cdktf: a bad config answers in about a second.
+MAIN_TIMEOUT_SECONDS = 120
+SYNTH_TIMEOUT_SECONDS = 300
+
+
+# --- edits: each returns a function that changes a copy of the repository --------------------
+
+
+def _set(document: Any, dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        document = document[int(part)] if isinstance(document, list) else document[part]
+    if isinstance(document, list):
+        document[int(last)] = value
+    else:
+        document[last] = value
+
+
+def set_key(file: str, dotted: str, value: Any) -> Callable[[Path], None]:
+    """Set `dotted` (keys and list indexes, e.g. `containers.0.cpu`) in a YAML file."""
+
+    def edit(root: Path) -> None:
+        document = yaml.safe_load((root / file).read_text())
+        _set(document, dotted, value)
+        (root / file).write_text(yaml.safe_dump(document, sort_keys=False))
+
+    return edit
+
+
+def replace_text(file: str, old: str, new: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        text = (root / file).read_text()
+        assert text.count(old) == 1, f"{file} should hold {old!r} exactly once"
+        (root / file).write_text(text.replace(old, new))
+
+    return edit
+
+
+def write_text(file: str, text: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        (root / file).write_text(text)
+
+    return edit
+
+
+def delete_file(file: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        (root / file).unlink()
+
+    return edit
+
+
+def copy_service(source: str, target: str) -> Callable[[Path], None]:
+    """A new service folder `target` holding a copy of `source`'s folder."""
+
+    def edit(root: Path) -> None:
+        shutil.copytree(root / "workers" / source, root / "workers" / target)
+
+    return edit
+
+
+@dataclass(frozen=True)
+class BadConfig:
+    id: str
+    edits: tuple[Callable[[Path], None], ...]
+    expected: tuple[str, ...]  # every problem line, in order, exactly
+
+
+PROJECT_KEYS = "project, region, tags, network, state, alert_emails"
+CONSUMER_KEYS = "description, containers, logs, kind, concurrency, queue, scaling"
+BACKLOG_SCALING_KEYS = (
+    "mode, min_tasks, max_tasks, acceptable_latency_seconds, processing_time_seconds, idle_minutes"
+)
+NAME_RULE = "lowercase letters, digits and '-', starting with a letter, at most 20 characters"
+RETENTION_DAYS = (
+    "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, "
+    "2922, 3288, 3653"
+)
+TWO_SUBNETS = ["subnet-0a1b2c3d", "subnet-4e5f6a7b"]
+
+CORPUS = [
+    # --- unknown keys
+    BadConfig(
+        "project-unknown-key",
+        (set_key(PROJECT, "colour", "blue"),),
+        (f"platform.yaml: colour: unknown key; allowed: {PROJECT_KEYS}",),
+    ),
+    BadConfig(
+        "project-misspelt-key",
+        (set_key(PROJECT, "regoin", "eu-west-2"),),
+        (f"platform.yaml: regoin: unknown key; did you mean region? allowed: {PROJECT_KEYS}",),
+    ),
+    BadConfig(
+        "service-unknown-key",
+        (set_key(CONSUMER, "replicas", 3),),
+        (f"{CONSUMER}: replicas: unknown key; allowed: {CONSUMER_KEYS}",),
+    ),
+    BadConfig(
+        "service-unknown-nested-key",
+        (set_key(CONSUMER, "scaling.target", 5),),
+        (f"{CONSUMER}: scaling.target: unknown key; allowed: {BACKLOG_SCALING_KEYS}",),
+    ),
+    BadConfig(
+        "service-name-key",
+        (set_key(PRODUCER, "name", "sender"),),
+        (f"{PRODUCER}: name: unknown key; a service is named by its folder",),
+    ),
+    # --- wrong types
+    BadConfig(
+        "wrong-type-text-for-number",
+        (set_key(CONSUMER, "concurrency", "ten"),),
+        (f"{CONSUMER}: concurrency: must be a whole number; got 'ten'",),
+    ),
+    BadConfig(
+        "wrong-type-yes-for-number",
+        (set_key(CONSUMER, "concurrency", True),),
+        (f"{CONSUMER}: concurrency: must be a whole number; got true",),
+    ),
+    BadConfig(
+        "wrong-type-number-for-mapping",
+        (set_key(CONSUMER, "queue", 5),),
+        (f"{CONSUMER}: queue: must be a mapping of keys to values; got 5",),
+    ),
+    BadConfig(
+        "wrong-type-number-for-tag-text",
+        (set_key(PROJECT, "tags.cost-center", 4711),),
+        ("platform.yaml: tags.cost-center: must be a string; got 4711 (quote it: '4711')",),
+    ),
+    # --- files that are not a mapping of valid YAML
+    BadConfig(
+        "invalid-yaml",
+        (write_text(PROJECT, "project: workers\nregion: [eu-west-1\n"),),
+        (
+            "platform.yaml: line 3, column 1: invalid YAML: "
+            "expected ',' or ']', but got '<stream end>'",
+        ),
+    ),
+    BadConfig(
+        "duplicate-yaml-key",
+        (write_text(PROJECT, "project: workers\nregion: eu-west-1\nproject: other\n"),),
+        (
+            "platform.yaml: line 3, column 1: duplicate key 'project' (first on line 1); "
+            "a key may appear once per mapping",
+        ),
+    ),
+    BadConfig(
+        "empty-project-file",
+        (write_text(PROJECT, ""),),
+        (
+            "platform.yaml: project: required, but missing",
+            "platform.yaml: region: required, but missing",
+        ),
+    ),
+    BadConfig(
+        "comments-only-service-file",
+        (write_text(CONSUMER, "# to do\n"),),
+        (f"{CONSUMER}: kind: required, but missing; one of 'consumer', 'producer'",),
+    ),
+    BadConfig(
+        "file-is-a-list",
+        (write_text(PROJECT, "- project: workers\n- region: eu-west-1\n"),),
+        ("platform.yaml: must be a mapping of keys to values; got a list",),
+    ),
+    BadConfig(
+        "project-file-missing",
+        (delete_file(PROJECT),),
+        ("platform.yaml: file not found",),
+    ),
+    # --- links between services and names
+    BadConfig(
+        "sends-to-no-consumer",
+        (set_key(PRODUCER, "sends_to", "billing"),),
+        (
+            f"{PRODUCER}: sends_to: no consumer named 'billing' declares a queue; "
+            "consumers: consumer",
+        ),
+    ),
+    BadConfig(
+        "service-folder-named-cluster",
+        (copy_service("consumer", "cluster"),),
+        (
+            "workers/cluster/service.yaml: name: 'cluster' is taken by a platform stack "
+            "(cluster, logs); rename the folder",
+        ),
+    ),
+    BadConfig(
+        "service-folder-named-logs",
+        (copy_service("producer", "logs"),),
+        (
+            "workers/logs/service.yaml: name: 'logs' is taken by a platform stack "
+            "(cluster, logs); rename the folder",
+        ),
+    ),
+    BadConfig(
+        "bad-service-folder-name",
+        (copy_service("producer", "Bad_Name"),),
+        (
+            f"workers/Bad_Name/service.yaml: name: the folder name must be {NAME_RULE}; "
+            "got 'Bad_Name'; rename the folder",
+        ),
+    ),
+    BadConfig(
+        "unknown-kind",
+        (set_key(CONSUMER, "kind", "cron"),),
+        (f"{CONSUMER}: kind: must be one of 'consumer', 'producer'; got 'cron'",),
+    ),
+    # --- queue and scaling
+    BadConfig(
+        "visibility-shorter-than-handler",
+        (set_key(CONSUMER, "queue.visibility_timeout_seconds", 30),),
+        (
+            f"{CONSUMER}: queue.visibility_timeout_seconds: must be at least "
+            "handler_timeout_seconds (90), or a message is delivered again while its handler "
+            "still runs; got 30",
+        ),
+    ),
+    BadConfig(
+        "unknown-scaling-mode",
+        (set_key(CONSUMER, "scaling.mode", "fast"),),
+        (
+            f"{CONSUMER}: scaling.mode: must be one of 'backlog-per-task', 'queue-depth'; "
+            "got 'fast'",
+        ),
+    ),
+    BadConfig(
+        "max-below-min-backlog-per-task",
+        (set_key(CONSUMER, "scaling.min_tasks", 5), set_key(CONSUMER, "scaling.max_tasks", 2)),
+        (f"{CONSUMER}: scaling.max_tasks: must be at least min_tasks (5); got 2",),
+    ),
+    BadConfig(
+        "max-below-min-queue-depth",
+        (set_key(CONSUMER, "scaling", {"mode": "queue-depth", "min_tasks": 3, "max_tasks": 1}),),
+        (f"{CONSUMER}: scaling.max_tasks: must be at least min_tasks (3); got 1",),
+    ),
+    BadConfig(
+        "latency-shorter-than-processing-time",
+        (set_key(CONSUMER, "scaling.acceptable_latency_seconds", 30),),
+        (
+            f"{CONSUMER}: scaling.acceptable_latency_seconds: must be at least "
+            "processing_time_seconds (60), or no backlog per task can meet it; got 30",
+        ),
+    ),
+    # --- containers
+    BadConfig(
+        "cpu-above-fargate-maximum",
+        (set_key(CONSUMER, "containers.0.cpu", 300000),),
+        (f"{CONSUMER}: containers.0.cpu: must be at most 16384; got 300000",),
+    ),
+    BadConfig(
+        "containers-together-fit-no-fargate-size",
+        (
+            set_key(
+                CONSUMER,
+                "containers",
+                [
+                    {"name": "worker", "cpu": 16384, "memory": 32768},
+                    {"name": "sidecar", "cpu": 256, "memory": 512},
+                ],
+            ),
+        ),
+        (
+            f"{CONSUMER}: containers: no Fargate task size holds cpu=16640 and memory=33280 MiB; "
+            "the largest is cpu=16384 with memory=122880 MiB "
+            "(cpu and memory add up over the containers)",
+        ),
+    ),
+    BadConfig(
+        "no-containers",
+        (set_key(CONSUMER, "containers", []),),
+        (f"{CONSUMER}: containers: must hold at least 1 item; got 0",),
+    ),
+    BadConfig(
+        "duplicate-container-names",
+        (
+            set_key(
+                PRODUCER,
+                "containers",
+                [{"name": "worker"}, {"name": "worker"}],
+            ),
+        ),
+        (f"{PRODUCER}: containers: container names must be unique; used more than once: 'worker'",),
+    ),
+    BadConfig(
+        "reserved-platform-variable",
+        (set_key(CONSUMER, "containers.0.environment.QUEUE_URL", "https://example.com/q"),),
+        (
+            f"{CONSUMER}: containers.0.environment.QUEUE_URL: is set by the platform; choose "
+            f"another name (reserved: {', '.join(PLATFORM_ENVIRONMENT)})",
+        ),
+    ),
+    BadConfig(
+        "bad-variable-name",
+        (set_key(PRODUCER, "containers.0.environment.max-interval", "5"),),
+        (
+            f"{PRODUCER}: containers.0.environment.max-interval: a variable name must be "
+            "uppercase letters, digits and '_', not starting with a digit",
+        ),
+    ),
+    BadConfig(
+        "log-retention-not-allowed",
+        (set_key(CONSUMER, "logs.retention_days", 10),),
+        (f"{CONSUMER}: logs.retention_days: must be one of {RETENTION_DAYS}; got 10",),
+    ),
+    # --- project: region, network, state
+    BadConfig(
+        "bad-region",
+        (set_key(PROJECT, "region", "Ireland"),),
+        ("platform.yaml: region: must be an AWS region such as eu-west-1; got 'Ireland'",),
+    ),
+    BadConfig(
+        "cidr-not-a-network",
+        (set_key(PROJECT, "network.cidr", "10.40.0.0/33"),),
+        (
+            "platform.yaml: network.cidr: must be an IPv4 CIDR block such as 10.40.0.0/16 "
+            "('33' is not a valid netmask); got '10.40.0.0/33'",
+        ),
+    ),
+    BadConfig(
+        "cidr-prefix-too-short",
+        (set_key(PROJECT, "network.cidr", "10.0.0.0/8"),),
+        (
+            "platform.yaml: network.cidr: prefix length must be between /16 and /24 "
+            "(AWS VPC limits); got '10.0.0.0/8'",
+        ),
+    ),
+    BadConfig(
+        "existing-network-without-subnets",
+        (set_key(PROJECT, "network", {"mode": "existing", "vpc_id": "vpc-0a1b2c3d4e5f67890"}),),
+        ("platform.yaml: network.private_subnet_ids: required, but missing",),
+    ),
+    BadConfig(
+        "existing-network-bad-vpc-id",
+        (
+            set_key(
+                PROJECT,
+                "network",
+                {"mode": "existing", "vpc_id": "vpc-main", "private_subnet_ids": TWO_SUBNETS},
+            ),
+        ),
+        (
+            "platform.yaml: network.vpc_id: must be a VPC id: 'vpc-' and 8 to 17 hex digits, "
+            "e.g. vpc-0a1b2c3d4e5f67890; got 'vpc-main'",
+        ),
+    ),
+    BadConfig(
+        "existing-network-same-subnet-twice",
+        (
+            set_key(
+                PROJECT,
+                "network",
+                {
+                    "mode": "existing",
+                    "vpc_id": "vpc-0a1b2c3d",
+                    "private_subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3d"],
+                },
+            ),
+        ),
+        (
+            "platform.yaml: network.private_subnet_ids: must be unique; listed more than once: "
+            "'subnet-0a1b2c3d'",
+        ),
+    ),
+    BadConfig(
+        "unknown-state-backend",
+        (set_key(PROJECT, "state.backend", "consul"),),
+        ("platform.yaml: state.backend: must be one of 'local', 's3'; got 'consul'",),
+    ),
+    # --- several files at once: every problem, project file first, then services by folder
+    BadConfig(
+        "problems-in-several-files",
+        (
+            set_key(PROJECT, "colour", "blue"),
+            set_key(CONSUMER, "concurrency", 0),
+            set_key(PRODUCER, "tasks", -1),
+        ),
+        (
+            f"platform.yaml: colour: unknown key; allowed: {PROJECT_KEYS}",
+            f"{CONSUMER}: concurrency: must be at least 1; got 0",
+            f"{PRODUCER}: tasks: must be at least 0; got -1",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[case.id for case in CORPUS])
+def test_bad_config_is_rejected_with_its_message(
+    case: BadConfig, repo_copy: Callable[[], Path]
+) -> None:
+    root = repo_copy()
+    for edit in case.edits:
+        edit(root)
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(root)
+
+    assert tuple(raised.value.problems) == case.expected
+
+
+def test_corpus_ids_are_unique() -> None:
+    ids = [case.id for case in CORPUS]
+
+    assert len(set(ids)) == len(ids)
+
+
+# --- main.py as users run it --------------------------------------------------------------------
+
+
+def run_main(root: Path, outdir: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "CDKTF_OUTDIR"}
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "main.py"), "--root", str(root), "--outdir", str(outdir)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file and folder below `folder` (and beside it), with the files' bytes."""
+    return {
+        path.relative_to(folder.parent).as_posix(): path.read_bytes() if path.is_file() else b"/"
+        for path in sorted(folder.parent.rglob("*"))
+    }
+
+
+@pytest.fixture
+def broken_repo(repo_copy: Callable[[], Path]) -> Path:
+    """A copy of the repository with one problem in the project file and one in a service."""
+    root = repo_copy()
+    set_key(PROJECT, "colour", "blue")(root)
+    set_key(CONSUMER, "scaling.max_tasks", -1)(root)
+    return root
+
+
+@pytest.fixture
+def previous_output(tmp_path: Path) -> Path:
+    """An output folder from an earlier run, alone in its parent folder."""
+    outdir = tmp_path / "output" / "cdktf.out"
+    (outdir / "stacks" / "consumer").mkdir(parents=True)
+    (outdir / "manifest.json").write_text('{"stacks": {}}\n')
+    (outdir / "stacks" / "consumer" / "cdk.tf.json").write_text('{"resource": {}}\n')
+    return outdir
+
+
+def test_main_exits_2_and_prints_every_problem_and_no_traceback(
+    broken_repo: Path, tmp_path: Path
+) -> None:
+    completed = run_main(broken_repo, tmp_path / "cdktf.out", MAIN_TIMEOUT_SECONDS)
+
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr.splitlines() == [
+        f"error: platform.yaml: colour: unknown key; allowed: {PROJECT_KEYS}",
+        f"error: {CONSUMER}: scaling.max_tasks: must be at least 1; got -1",
+        "2 problem(s); nothing was written.",
+    ]
+
+
+def test_main_with_a_bad_config_leaves_the_previous_output_untouched(
+    broken_repo: Path, previous_output: Path
+) -> None:
+    before = tree(previous_output)
+
+    completed = run_main(broken_repo, previous_output, MAIN_TIMEOUT_SECONDS)
+
+    assert completed.returncode == 2
+    assert tree(previous_output) == before
+
+
+@pytest.mark.slow
+def test_main_with_a_good_config_exits_0_and_writes_every_stack(
+    repo_copy: Callable[[], Path], previous_output: Path
+) -> None:
+    root = repo_copy()
+
+    completed = run_main(root, previous_output, SYNTH_TIMEOUT_SECONDS)
+
+    assert completed.returncode == 0, completed.stderr
+    config = load_config(root)
+    written = sorted(path.parent.name for path in previous_output.glob("stacks/*/cdk.tf.json"))
+    assert written == sorted(["cluster", "logs", *(service.name for service in config.services)])
