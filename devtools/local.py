@@ -39,6 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = REPO_ROOT / ".local"
 DAY_SECONDS = 24 * 60 * 60
 PROGRESS_INTERVAL_SECONDS = 1.0
+LOCAL_RECEIVE_WAIT_SECONDS = 2
 # A worker's own stop timeout is the consumer's handler time plus a margin; locally the
 # handler sleeps HANDLER_SLEEP_SECONDS, so this is plenty before falling back to SIGKILL.
 WORKER_STOP_SECONDS = 30
@@ -47,8 +48,8 @@ WORKER_STOP_SECONDS = 30
 COUNTED_EVENTS = {
     ("producer", "message sent"): "sent",
     ("producer", "message not sent"): "lost",
-    ("consumer", "message handled"): "done",
-    ("consumer", "handler failed"): "failed",
+    ("consumer", "handled"): "done",
+    ("consumer", "failed"): "failed",
 }
 
 
@@ -85,11 +86,12 @@ class Worker:
         role: str,
         service: str,
         env: Mapping[str, str],
+        log_dir: Path,
         on_line: Callable[[str, dict[str, Any]], None],
     ) -> None:
         self.role = role
         self.service = service
-        self.log_path = LOG_DIR / f"{service}.log"
+        self.log_path = log_dir / f"{service}.log"
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"workers.{service}"],
             cwd=REPO_ROOT,
@@ -192,7 +194,11 @@ def worker_envs(
             "WORKER_CONCURRENCY": str(consumer.concurrency),
             "HANDLER_TIMEOUT_SECONDS": str(consumer.queue.handler_timeout_seconds),
             "VISIBILITY_TIMEOUT_SECONDS": str(consumer.queue.visibility_timeout),
+            "STOP_TIMEOUT_SECONDS": str(consumer.stop_timeout),
             "HANDLER_SLEEP_SECONDS": str(args.handler_sleep),
+            # A stopping consumer waits for its receive in flight (it may bring messages to
+            # release): a short long poll keeps Ctrl-C quick here; production keeps 20 s.
+            "RECEIVE_WAIT_SECONDS": str(LOCAL_RECEIVE_WAIT_SECONDS),
         },
     }
 
@@ -234,6 +240,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-interval", type=float, default=2.0, help="Default: 2 s")
     parser.add_argument("--batch-size", type=int, default=1, help="Default: 1 message a send")
     parser.add_argument("--handler-sleep", type=float, default=1.0, help="Default: 1 s")
+    parser.add_argument("--log-dir", type=Path, default=LOG_DIR, help="Default: .local/")
     return parser.parse_args(argv)
 
 
@@ -279,7 +286,8 @@ def watch(
 def run(args: argparse.Namespace) -> int:
     config = load_config(REPO_ROOT)
     producer, consumer = services(config)
-    LOG_DIR.mkdir(exist_ok=True)
+    log_dir: Path = args.log_dir
+    log_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     install_stop_signals(stop)
     tally = Tally()
@@ -293,14 +301,15 @@ def run(args: argparse.Namespace) -> int:
     with running_moto_server() as server:
         client = sqs_client(server)
         queues = create_queues(client, config.project.project, consumer)
-        print(f"SQS on {server.endpoint_url}; queue {queues.url}; logs in {LOG_DIR}", flush=True)
+        print(f"SQS on {server.endpoint_url}; queue {queues.url}; logs in {log_dir}", flush=True)
         envs = worker_envs(server, config, producer, consumer, queues, args)
         workers: list[Worker] = []
         with contextlib.ExitStack() as cleanup:
             for role, spec in (("consumer", consumer), ("producer", producer)):
-                workers.append(Worker(role, spec.name, envs[role], on_line))
+                workers.append(Worker(role, spec.name, envs[role], log_dir, on_line))
                 cleanup.callback(workers[-1].stop)  # stopped even when this script fails
             dead = watch(client, queues, tally, workers, stop, args.seconds)
+            print("stopping the workers (SIGTERM; the consumer finishes what it holds)", flush=True)
             # Producer first, so the consumer is not handed new work while it drains.
             codes = {w.service: w.stop() for w in reversed(workers)}
         print(progress_line("final:", tally, queue_depths(client, queues)), flush=True)
@@ -308,8 +317,9 @@ def run(args: argparse.Namespace) -> int:
         "stopped: " + ", ".join(f"{name} exit {code}" for name, code in codes.items()), flush=True
     )
     for name in dead:
-        tail = (LOG_DIR / f"{name}.log").read_text(encoding="utf-8").splitlines()[-10:]
-        print(f"error: {name} exited on its own; the end of .local/{name}.log:", file=sys.stderr)
+        log_path = log_dir / f"{name}.log"
+        tail = log_path.read_text(encoding="utf-8").splitlines()[-10:]
+        print(f"error: {name} exited on its own; the end of {log_path}:", file=sys.stderr)
         print("\n".join(tail), file=sys.stderr)
     return 1 if dead or any(codes.values()) else 0
 

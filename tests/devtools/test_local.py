@@ -1,0 +1,105 @@
+"""`make local` (python -m devtools.local) as a person runs it: progress, then a clean stop."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROGRESS = re.compile(r"sent=(\d+) queued=(\d+) in_flight=(\d+) done=(\d+) failed=(\d+) dlq=(\d+)")
+DEADLINE_SECONDS = 60
+
+pytestmark = pytest.mark.slow
+
+
+class LocalRun:
+    """The process and its output lines, collected by a thread as they arrive."""
+
+    def __init__(self, *args: str, log_dir: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devtools.local", "--log-dir", str(log_dir), *args],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        assert self.process.stdout is not None
+        self._reader = threading.Thread(target=self._read, args=(self.process.stdout,))
+        self._reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_for_done(self, minimum: int) -> None:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        with self._changed:
+            while not any(done(line) >= minimum for line in self.lines):
+                left = deadline - time.monotonic()
+                assert left > 0 and self.process.poll() is None, "\n".join(self.lines)
+                self._changed.wait(min(left, 1))
+
+    def finish(self) -> int:
+        try:
+            code = self.process.wait(timeout=DEADLINE_SECONDS)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self._reader.join(timeout=10)
+        return code
+
+    def moto_port(self) -> int:
+        match = re.search(r"SQS on http://127\.0\.0\.1:(\d+)", "\n".join(self.lines))
+        assert match, "\n".join(self.lines)
+        return int(match.group(1))
+
+
+def done(line: str) -> int:
+    match = PROGRESS.search(line)
+    return int(match.group(4)) if match else -1
+
+
+def refuses_connections(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_runs_until_a_signal_then_stops_everything_cleanly(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    # given `make local` running until it has handled a message end to end
+    run = LocalRun(log_dir=tmp_path)
+    run.wait_for_done(1)
+
+    # when Ctrl-C (SIGINT) or SIGTERM arrives
+    run.process.send_signal(stop_signal)
+
+    # then both workers stopped cleanly, moto_server is gone, and the exit code is 0
+    assert run.finish() == 0, "\n".join(run.lines)
+    assert "stopped: producer exit 0, consumer exit 0" in run.lines
+    [final] = [line for line in run.lines if line.startswith("final:")]
+    assert done(final) >= 1 and PROGRESS.search(final).group(6) == "0"  # type: ignore[union-attr]
+    assert refuses_connections(run.moto_port())
+    assert (tmp_path / "producer.log").read_text().count('"message sent"') >= 1
+
+
+def test_stops_by_itself_after_the_given_seconds(tmp_path: Path) -> None:
+    run = LocalRun("--seconds", "2", log_dir=tmp_path)
+
+    assert run.finish() == 0, "\n".join(run.lines)
+    assert any(PROGRESS.search(line) for line in run.lines if line.startswith("["))
+    assert "stopped: producer exit 0, consumer exit 0" in run.lines
