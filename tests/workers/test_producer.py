@@ -15,6 +15,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 
 from tests.workers.sqs_testing import client_for, drain, idempotency_key, new_queue
+from workers.runtime.backoff import Backoff
 from workers.runtime.producer import (
     IDEMPOTENCY_KEY_ATTRIBUTE,
     MAX_BATCH_BYTES,
@@ -106,7 +107,7 @@ def messages(count: int) -> list[OutgoingMessage]:
 
 
 def sender_for(client: SQSClient, queue_url: str, sleep: RecordedSleep) -> BatchSender:
-    policy = RetryPolicy(max_attempts=4, base_delay_seconds=0.2, max_delay_seconds=0.5)
+    policy = RetryPolicy(max_attempts=4, backoff=Backoff(base=0.2, cap=0.5))
     return BatchSender(client, queue_url, policy=policy, sleep=sleep, rng=random.Random(7))
 
 
@@ -206,10 +207,7 @@ def test_a_message_that_keeps_failing_is_given_up_with_an_error_log(
     # then it is tried max_attempts times with capped, growing backoff ceilings, then logged
     policy = sender.policy
     assert len(faults.attempts_of(stuck.id)) == policy.max_attempts
-    ceilings = [
-        min(policy.max_delay_seconds, policy.base_delay_seconds * 2**n)
-        for n in range(policy.max_attempts - 1)
-    ]
+    ceilings = [min(0.5, 0.2 * 2**n) for n in range(policy.max_attempts - 1)]  # 0.2, 0.4, 0.5
     assert len(sleep.delays) == len(ceilings)
     assert all(0 <= delay <= ceiling for delay, ceiling in zip(sleep.delays, ceilings, strict=True))
     assert set(report.given_up) == {stuck.id}

@@ -12,6 +12,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from tests.workers.sqs_testing import client_for, drain, idempotency_key, new_queue
 from workers.producer.__main__ import Settings, run
+from workers.runtime.backoff import Backoff
 from workers.runtime.producer import BatchSender, RetryPolicy
 
 if TYPE_CHECKING:
@@ -90,7 +91,9 @@ def test_a_stop_during_a_failing_send_still_delivers_it(moto_server: MotoServer)
 
     client.meta.events.register("before-call.sqs.SendMessageBatch", stop_and_fail_first)
     settings = Settings(queue_url, min_interval=0.1, max_interval=0.1, batch_size=4)
-    sender = BatchSender(client, queue_url, policy=RetryPolicy(base_delay_seconds=0.01))
+    sender = BatchSender(
+        client, queue_url, policy=RetryPolicy(backoff=Backoff(base=0.01, cap=0.01))
+    )
 
     # when the loop runs until it is stopped
     run(settings, sender, stop)

@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from workers.runtime.backoff import Backoff
+from workers.runtime.message import IDEMPOTENCY_KEY_ATTRIBUTE
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -40,11 +43,11 @@ __all__ = [
 
 log = logging.getLogger("workers.producer")
 
-IDEMPOTENCY_KEY_ATTRIBUTE = "idempotency_key"
 # SQS limits per SendMessageBatch request: 10 entries, and the sum of the message sizes
 # (body plus every attribute's name, type and value) at most 256 KiB.
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024
+DEFAULT_SEND_BACKOFF = Backoff(base=0.2, cap=5.0)
 
 # Whole-request errors that say "try again later" rather than "this request is wrong".
 _TRANSIENT_ERROR_CODES = frozenset(
@@ -93,21 +96,19 @@ class OutgoingMessage:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Capped exponential backoff with full jitter, for transient per-entry failures.
+    """How often, and after what waits, a transiently failed message is sent again.
 
-    Default: 6 attempts, 0.2 s doubling up to 5 s, so one message is given up after
-    at most about 13 s of waiting — within Fargate's default 30 s stop timeout, so a
-    flush at SIGTERM ends before SIGKILL.
+    Default: 6 attempts, waits from the shared Backoff of 0.2 s doubling to at most 5 s
+    (jittered), so a message is given up after at most 6.2 s of waiting: within Fargate's
+    default 30 s stop timeout, so a flush at SIGTERM ends before SIGKILL.
     """
 
     max_attempts: int = 6
-    base_delay_seconds: float = 0.2
-    max_delay_seconds: float = 5.0
+    backoff: Backoff = DEFAULT_SEND_BACKOFF
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to wait before attempt `attempt + 1`; full jitter keeps retries apart."""
-        ceiling = min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (attempt - 1))
-        return rng.uniform(0, ceiling)
+        """Seconds to wait after failed attempt `attempt`; jitter keeps producers apart."""
+        return self.backoff.jittered(attempt, rng)
 
 
 @dataclass
