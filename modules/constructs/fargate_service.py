@@ -182,10 +182,23 @@ def container_definitions(props: FargateServiceProps) -> list[dict[str, Any]]:
             # A reservation, not a hard limit: the task size may round up, and the spare memory
             # is better used than a container killed below what the task has.
             "memoryReservation": container.memory,
-            **({"command": container.command} if container.command is not None else {}),
+            **(
+                {"command": [terraform_literal(part) for part in container.command]}
+                if container.command is not None
+                else {}
+            ),
             "environment": [
                 {"name": name, "value": value}
-                for name, value in sorted({**container.environment, **props.environment}.items())
+                for name, value in sorted(
+                    {
+                        **{
+                            name: terraform_literal(value)
+                            for name, value in container.environment.items()
+                        },
+                        # The platform's values may be Terraform references (the queue URL).
+                        **props.environment,
+                    }.items()
+                )
             ],
             "user": CONTAINER_USER,
             "readonlyRootFilesystem": True,
@@ -205,3 +218,12 @@ def container_definitions(props: FargateServiceProps) -> list[dict[str, Any]]:
         }
         for container in props.spec.containers
     ]
+
+
+def terraform_literal(text: str) -> str:
+    """`text` as Terraform will pass it on: its template sequences escaped.
+
+    cdk.tf.json strings are templates, so a developer's `${...}` or `%{...}` would be evaluated
+    (or fail the plan) instead of reaching the container as written.
+    """
+    return text.replace("${", "$${").replace("%{", "%%{")

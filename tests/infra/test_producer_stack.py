@@ -183,3 +183,26 @@ def test_tasks_setting_and_sends_to_are_read_from_the_spec(
         "path": "../../../terraform-state/orders.tfstate"
     }
     assert only_resource(stack, SERVICE)["desired_count"] == 3
+
+
+def test_template_sequences_in_the_spec_reach_the_container_as_written(
+    repo_copy: Callable[[], Path], tmp_path: Path
+) -> None:
+    # Given a container variable and command holding Terraform template sequences
+    root = repo_copy()
+    spec_path = root / "workers" / "producer" / "service.yaml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["containers"][0]["environment"]["GREETING"] = "Hello ${name}, %{if}"
+    spec["containers"][0]["command"] = ["python", "-c", "print('${HOME}')"]
+    spec_path.write_text(yaml.safe_dump(spec))
+
+    # When the stacks are synthesized
+    stack = synth_stacks(load_config(root), tmp_path / "cdktf.out")["producer"]
+
+    # Then they are escaped in cdk.tf.json, so Terraform passes them on literally, while the
+    # platform's queue URL stays a reference
+    definition = container(stack)
+    environment = {item["name"]: item["value"] for item in definition["environment"]}
+    assert environment["GREETING"] == "Hello $${name}, %%{if}"
+    assert environment["QUEUE_URL"] == CONSUMER_QUEUE_URL
+    assert definition["command"] == ["python", "-c", "print('$${HOME}')"]
