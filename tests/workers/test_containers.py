@@ -10,7 +10,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -176,39 +176,52 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out)
 
 
-def test_dockerignore_leaves_exactly_the_files_the_image_tag_hashes() -> None:
-    # given a worker folder holding every kind of file, as paths in the build context (workers/)
-    files = [
-        "__init__.py",
-        "runtime/aws.py",
-        "runtime/__pycache__/aws.cpython-311.pyc",
-        "demo/__main__.py",
-        "demo/Dockerfile",
-        "demo/requirements.txt",
-        "demo/service.yaml",
-        "demo/handlers/even.py",
-        "demo/handlers/stale.pyc",
-        "build_and_push.sh",
-    ]
+def copied_into_image(context: Path, dockerfile: Path) -> set[PurePosixPath]:
+    """Files of `context` that reach the image: past .dockerignore, then under a COPY source."""
     patterns = [
         line.strip()
-        for line in (WORKERS / ".dockerignore").read_text().splitlines()
+        for line in (context / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
+    sources = [
+        word.rstrip("/")
+        for stage in parse(dockerfile)
+        for copy in stage.all("COPY")
+        if not any(word.startswith("--from=") for word in copy.arguments.split())
+        for word in copy.arguments.split()[:-1]
+    ]
+    found = set()
+    for path in context.rglob("*"):
+        relative = path.relative_to(context).as_posix()
+        if not path.is_file() or dockerignore_excludes(relative, patterns):
+            continue
+        if any(relative == source or relative.startswith(f"{source}/") for source in sources):
+            found.add(PurePosixPath(relative))
+    return found
 
-    # when the context is filtered and the Dockerfile's COPY sources are applied
-    sent = {path for path in files if not dockerignore_excludes(path, patterns)}
-    copied = {p for p in sent if p == "__init__.py" or p.startswith(("runtime/", "demo/"))}
 
-    # then the image gets exactly the documented set the tag is computed from
-    assert copied == {
-        "__init__.py",
-        "runtime/aws.py",
-        "demo/__main__.py",
-        "demo/Dockerfile",
-        "demo/requirements.txt",
-        "demo/handlers/even.py",
-    }
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=worker_ids())
+def test_the_image_gets_exactly_the_files_its_tag_is_hashed_from(
+    dockerfile: Path, tmp_path: Path
+) -> None:
+    # given a copy of workers/ with what a developer's checkout holds besides the sources
+    from modules.constructs.container_image import image_files  # imports cdktf: only here
+
+    context = tmp_path / "workers"
+    shutil.copytree(WORKERS, context)
+    name = dockerfile.parent.name
+    for folder in (context / "runtime", context / name, context / name / "nested"):
+        (folder / "__pycache__").mkdir(parents=True, exist_ok=True)
+        (folder / "__pycache__" / "module.cpython-311.pyc").write_bytes(b"bytecode")
+        (folder / "stray.pyc").write_bytes(b"bytecode")
+    (context / name / "nested" / "helper.py").write_text("VALUE = 1\n")
+
+    # when the build context is filtered and the Dockerfile's COPY instructions applied
+    copied = copied_into_image(context, context / name / "Dockerfile")
+
+    # then the image holds exactly the files the infrastructure hashes into its tag
+    assert copied == set(image_files(context, name))
+    assert PurePosixPath(f"{name}/nested/helper.py") in copied
 
 
 def _dependencies(package: str) -> set[str]:
