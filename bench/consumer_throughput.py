@@ -148,6 +148,7 @@ def start_consumer(
         "HANDLER_SLEEP_SECONDS": str(args.handler_seconds),
         "HANDLER_TIMEOUT_SECONDS": "30",
         "VISIBILITY_TIMEOUT_SECONDS": "60",
+        "RECEIVE_WAIT_SECONDS": str(args.receive_wait),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "workers.consumer"],
@@ -269,6 +270,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20, help="feeding time. Default: 20")
     parser.add_argument("--warmup", type=float, default=3, help="not measured. Default: 3")
     parser.add_argument("--backlog", type=int, default=60, help="outstanding. Default: 60")
+    parser.add_argument(
+        "--receive-wait",
+        type=int,
+        default=20,
+        help="the consumer's long poll; a stop waits for the one in flight. Default: 20",
+    )
     args = parser.parse_args(argv)
     if args.warmup >= args.seconds:
         parser.error("--warmup must be shorter than --seconds")
