@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKLOG_PER_TASK",
-    "IDLE",
+    "MESSAGES_IN_QUEUE",
+    "TRACKING_FLOOR",
     "VISIBLE",
-    "VISIBLE_WITH_NO_TASK",
+    "WAITING_WITHOUT_TASKS",
     "Alarm",
     "AlarmState",
     "Comparison",
@@ -44,27 +45,47 @@ def _visible(point: Datapoint) -> float | None:
     return point.visible
 
 
-def _backlog_per_task(point: Datapoint) -> float | None:
-    # visible / max(running, 1): stays defined at 0 running tasks (then it equals visible).
-    return None if point.visible is None else point.visible / max(point.running, 1.0)
-
-
-def _visible_with_no_task(point: Datapoint) -> float | None:
+# The platform's expressions (modules/constructs/backlog_scaling.py) wrap SQS series in
+# FILL(..., 0): while tasks run, RunningTaskCount has datapoints and a missing SQS value
+# reads as 0; with no task and no SQS datapoint there is nothing at all (missing).
+def _filled_visible(point: Datapoint) -> float | None:
     if point.visible is None:
+        return 0.0 if point.running > 0 else None
+    return point.visible
+
+
+def _backlog_per_task(point: Datapoint) -> float | None:
+    # IF(running > 1, visible / running, visible), i.e. visible / max(running, 1), floored at
+    # TRACKING_FLOOR so that target tracking's ceil(capacity x metric / target) stays >= 1.
+    visible = _filled_visible(point)
+    if visible is None:
         return None
-    return 1.0 if point.visible > 0 and point.running == 0 else 0.0
+    return max(visible / max(point.running, 1.0), TRACKING_FLOOR)
 
 
-def _idle(point: Datapoint) -> float | None:
+def _waiting_without_tasks(point: Datapoint) -> float | None:
+    # IF(visible > 0 AND running == 0, 1, 0)
+    visible = _filled_visible(point)
+    if visible is None:
+        return None
+    return 1.0 if visible > 0 and point.running == 0 else 0.0
+
+
+def _messages_in_queue(point: Datapoint) -> float | None:
+    # FILL(visible, 0) + FILL(in_flight, 0); no SQS datapoint at all is missing data.
     if point.visible is None or point.in_flight is None:
         return None
     return point.visible + point.in_flight
 
 
+# modules/constructs/backlog_scaling.py TRACKING_FLOOR (tests/simulator checks they agree).
+TRACKING_FLOOR = 0.001
 VISIBLE = MetricExpression("ApproximateNumberOfMessagesVisible", _visible)
 BACKLOG_PER_TASK = MetricExpression("visible / max(running tasks, 1)", _backlog_per_task)
-VISIBLE_WITH_NO_TASK = MetricExpression("visible > 0 and 0 running tasks", _visible_with_no_task)
-IDLE = MetricExpression("visible + in flight", _idle)
+WAITING_WITHOUT_TASKS = MetricExpression(
+    "1 if visible > 0 and no task runs", _waiting_without_tasks
+)
+MESSAGES_IN_QUEUE = MetricExpression("visible + in flight", _messages_in_queue)
 
 
 class Comparison(Enum):

@@ -65,12 +65,7 @@ class ScalingPolicy(ABC):
 
 @dataclass
 class TargetTrackingPolicy(ScalingPolicy):
-    """Keeps `metric` near `target` through an AlarmHigh and an AlarmLow it owns.
-
-    floor: the lowest capacity its scale-in computes. The platform's backlog-per-task
-    policy never takes the service below 1 by target tracking: going to 0 is the idle
-    alarm's job, which also looks at messages in flight (modules/constructs/backlog_scaling.py).
-    """
+    """Keeps `metric` near `target` through an AlarmHigh and an AlarmLow it owns."""
 
     name: str
     high: Alarm
@@ -78,7 +73,6 @@ class TargetTrackingPolicy(ScalingPolicy):
     target: float
     scale_out_cooldown: float
     scale_in_cooldown: float
-    floor: int = 0
 
     @property
     def alarms(self) -> list[Alarm]:
@@ -90,7 +84,6 @@ class TargetTrackingPolicy(ScalingPolicy):
         wanted = math.ceil(capacity * alarm.last_value / self.target - _EPSILON)
         if alarm is self.high:
             return wanted if wanted > capacity else None
-        wanted = max(wanted, self.floor)
         return wanted if wanted < capacity else None
 
     def describe(self) -> str:

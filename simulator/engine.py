@@ -6,6 +6,9 @@ Arrivals are drawn outside (workload.py) and handed in, so that policies compare
 each other see the very same messages; each message's first handler time and outcome are
 drawn in arrival order from their own generator for the same reason.
 
+Time to drain: from the moment the visible backlog peaked until every message sent by
+then has been handled (or dead-lettered); for a burst on a quiet queue, the burst's drain.
+
 Receives are immediate: a long-polling worker with a free slot gets a message as soon as
 one is visible (SQS long polling returns when a message arrives). A task with free slots
 takes up to min(10, free slots) messages per ReceiveMessage, the least busy task first.
@@ -89,12 +92,9 @@ class RunResult:
     activities: list[ScalingActivity]
     end: float
     max_visible: int
+    peak_at: float | None
     drained_at: float | None
     idle_receive_requests: float
-
-    @property
-    def last_arrival(self) -> float:
-        return self.scenario.arrivals[-1] if self.scenario.arrivals else 0.0
 
 
 class _Simulation:
@@ -120,6 +120,9 @@ class _Simulation:
         self.samples: list[MinuteSample] = []
         self.minute_arrivals = 0
         self.max_visible = 0
+        self.peak_at: float | None = None
+        self.peak_last_id = -1  # messages with ids up to this were sent by the peak
+        self.peak_outstanding = 0
         self.drained_at: float | None = None
         self.generation = 0
         self.end = scenario.horizon
@@ -143,13 +146,10 @@ class _Simulation:
             self._push(sent_at, _Event.ARRIVAL, Message(index, sent_at))
         self._push(float(self.timings.metric_period_seconds), _Event.TICK)
         self._reconcile(0.0)
-        last_arrival = self.scenario.arrivals[-1] if self.scenario.arrivals else 0.0
         while self.events:
             at, _, kind, first, second = heapq.heappop(self.events)
             if self.handlers[kind](at, first, second):
                 break
-            if self.drained_at is None and at >= last_arrival and self.queue.backlog == 0:
-                self.drained_at = at
         for task in self.live:
             self._leave_running(task, self.end)
         return RunResult(
@@ -161,6 +161,7 @@ class _Simulation:
             activities=self.target.activities,
             end=self.end,
             max_visible=self.max_visible,
+            peak_at=self.peak_at,
             drained_at=self.drained_at,
             idle_receive_requests=self.running_seconds / self.timings.long_poll_wait_seconds,
         )
@@ -172,8 +173,18 @@ class _Simulation:
         self.minute_arrivals += 1
         self.queue.send(message)
         self._dispatch(now)
-        self.max_visible = max(self.max_visible, len(self.queue.visible))
+        if len(self.queue.visible) > self.max_visible or self.peak_at is None:
+            self.max_visible = len(self.queue.visible)
+            self.peak_at, self.peak_last_id = now, message.id
+            self.peak_outstanding, self.drained_at = self.queue.backlog, None
         return False
+
+    def _finished(self, message: Message, now: float) -> None:
+        """A message left the queue for good (deleted or dead-lettered)."""
+        if message.id <= self.peak_last_id:
+            self.peak_outstanding -= 1
+            if self.peak_outstanding == 0:
+                self.drained_at = now
 
     def _task_ready(self, now: float, task: Task, _: None) -> bool:
         if task.state is TaskState.STARTING:
@@ -198,6 +209,7 @@ class _Simulation:
             )
         else:
             self.queue.delete(message, now)
+            self._finished(message, now)
             self.latencies.append(now - message.sent_at)
             self._count_delete(task, now)
         if task.state is TaskState.DRAINING:
@@ -257,8 +269,11 @@ class _Simulation:
             if task is None or task.free_slots == 0:
                 return
             self.queue.receive_requests += 1
+            dead_before = len(self.queue.dead_letters)
             for message in self.queue.receive(min(SQS_MAX_MESSAGES_PER_RECEIVE, task.free_slots)):
                 self._start_handling(task, message, now)
+            for message in self.queue.dead_letters[dead_before:]:
+                self._finished(message, now)
 
     def _start_handling(self, task: Task, message: Message, now: float) -> None:
         rng = self.handler_rng if message.receives == 1 else self.rng

@@ -6,6 +6,7 @@ commands (and the tests that do not plot) do not pay for the import.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from simulator.engine import RunResult
 
 __all__ = ["plot_runs"]
+
+_MAX_BARS = 150
 
 
 def plot_runs(results: list[RunResult], path: Path, title: str) -> Path:
@@ -27,14 +30,24 @@ def plot_runs(results: list[RunResult], path: Path, title: str) -> Path:
     figure, (arrivals, backlog, tasks) = plt.subplots(
         3, 1, figsize=(10, 7), sharex=True, constrained_layout=True
     )
+    # Every run saw the same arrivals; bin them so that a day is not 1,440 hair-thin bars.
     first = results[0]
+    minutes = max(1, len(first.samples) // _MAX_BARS)
+    starts = [index * 60.0 * minutes for index in range(math.ceil(len(first.samples) / minutes))]
+    counts = [
+        sum(sample.arrivals for sample in first.samples[index * minutes : (index + 1) * minutes])
+        for index in range(len(starts))
+    ]
     arrivals.bar(
-        [sample.at * scale for sample in first.samples],
-        [sample.arrivals for sample in first.samples],
-        width=60 * scale,
+        [start * scale for start in starts],
+        counts,
+        width=60 * minutes * scale,
+        align="edge",
         color="0.55",
     )
-    arrivals.set_ylabel("messages sent\nper minute")
+    arrivals.set_ylabel(
+        f"messages sent\nper {minutes} min" if minutes > 1 else "messages sent\nper minute"
+    )
     for result in results:
         times = [sample.at * scale for sample in result.samples]
         backlog.plot(

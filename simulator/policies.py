@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, get_args
 from modules.config import BacklogPerTaskScaling, QueueDepthScaling
 from simulator.alarms import (
     BACKLOG_PER_TASK,
-    IDLE,
+    MESSAGES_IN_QUEUE,
     VISIBLE,
-    VISIBLE_WITH_NO_TASK,
+    WAITING_WITHOUT_TASKS,
     Alarm,
     Comparison,
     MetricExpression,
@@ -53,9 +53,14 @@ class ScalingPlan:
 
 
 def _target_tracking(
-    name: str, metric: MetricExpression, target: float, timings: Timings, floor: int
+    name: str,
+    metric: MetricExpression,
+    target: float,
+    timings: Timings,
+    cooldowns: tuple[float, float],
 ) -> TargetTrackingPolicy:
     """Target tracking with the two alarms Application Auto Scaling creates for it."""
+    scale_out_cooldown, scale_in_cooldown = cooldowns
     return TargetTrackingPolicy(
         name=name,
         high=Alarm(
@@ -73,9 +78,8 @@ def _target_tracking(
             timings.target_tracking_scale_in_datapoints,
         ),
         target=target,
-        scale_out_cooldown=timings.target_tracking_scale_out_cooldown_seconds,
-        scale_in_cooldown=timings.target_tracking_scale_in_cooldown_seconds,
-        floor=floor,
+        scale_out_cooldown=scale_out_cooldown,
+        scale_in_cooldown=scale_in_cooldown,
     )
 
 
@@ -107,6 +111,41 @@ class PolicyMode(ABC):
         return spec.model_copy(update={"scaling": scaling})
 
 
+def _scale_to_zero(idle_minutes: int, timings: Timings) -> list[ScalingPolicy]:
+    """The two step policies that take a min-0 service out of and back into 0 tasks."""
+    # Target tracking computes 0 from 0 tasks: this one starts the first task (+1).
+    from_zero = StepScalingPolicy(
+        name="ScaleOutFromZero",
+        alarm=Alarm(
+            "MessagesWaitingNoTask",
+            WAITING_WITHOUT_TASKS,
+            Comparison.GREATER_OR_EQUAL,
+            1,
+            1,
+            treat_missing=MissingData.NOT_BREACHING,
+        ),
+        adjustment_type=AdjustmentType.CHANGE_IN_CAPACITY,
+        steps=(StepAdjustment(lower=0, upper=None, adjustment=1),),
+        cooldown=timings.scale_from_zero_cooldown_seconds,
+    )
+    # Nothing visible or in flight for idle_minutes: no task has work, stop them all.
+    to_zero = StepScalingPolicy(
+        name="ScaleInToZero",
+        alarm=Alarm(
+            "Idle",
+            MESSAGES_IN_QUEUE,
+            Comparison.LESS,
+            1,
+            idle_minutes,
+            treat_missing=MissingData.NOT_BREACHING,
+        ),
+        adjustment_type=AdjustmentType.EXACT_CAPACITY,
+        steps=(StepAdjustment(lower=None, upper=0, adjustment=0),),
+        cooldown=timings.scale_to_zero_cooldown_seconds,
+    )
+    return [from_zero, to_zero]
+
+
 _MAX_TASKS_TRIED = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30)
 
 
@@ -120,40 +159,17 @@ class BacklogPerTaskMode(PolicyMode):
         scaling = spec.scaling
         assert isinstance(scaling, BacklogPerTaskScaling)
         target = spec.backlog_target
-        tracking = _target_tracking("BacklogPerTask", BACKLOG_PER_TASK, target, timings, floor=1)
-        # Target tracking computes 0 from 0 tasks: this step starts the first one.
-        zero_to_one = StepScalingPolicy(
-            name="ScaleFromZero",
-            alarm=Alarm(
-                "VisibleWithNoTask",
-                VISIBLE_WITH_NO_TASK,
-                Comparison.GREATER,
-                0,
-                1,
-                treat_missing=MissingData.NOT_BREACHING,
-            ),
-            adjustment_type=AdjustmentType.EXACT_CAPACITY,
-            steps=(StepAdjustment(lower=0, upper=None, adjustment=1),),
-            cooldown=timings.step_scaling_cooldown_seconds,
+        # Its metric is floored above 0 (alarms.TRACKING_FLOOR): it never computes 0 tasks.
+        tracking = _target_tracking(
+            "BacklogPerTask",
+            BACKLOG_PER_TASK,
+            target,
+            timings,
+            (timings.backlog_scale_out_cooldown_seconds, timings.backlog_scale_in_cooldown_seconds),
         )
-        # Nothing visible or in flight for idle_minutes: no task has work, stop them all.
-        to_zero = StepScalingPolicy(
-            name="ScaleToZero",
-            alarm=Alarm(
-                "Idle",
-                IDLE,
-                Comparison.LESS_OR_EQUAL,
-                0,
-                scaling.idle_minutes,
-                treat_missing=MissingData.MISSING,
-            ),
-            adjustment_type=AdjustmentType.EXACT_CAPACITY,
-            steps=(StepAdjustment(lower=None, upper=0, adjustment=0),),
-            cooldown=timings.step_scaling_cooldown_seconds,
-        )
-        policies: list[ScalingPolicy] = [tracking, zero_to_one]
+        policies: list[ScalingPolicy] = [tracking]
         if scaling.min_tasks == 0:
-            policies.append(to_zero)
+            policies += _scale_to_zero(scaling.idle_minutes, timings)
         label = (
             f"backlog-per-task (target {target:g}/task, {scaling.min_tasks}-{scaling.max_tasks}"
             " tasks)"
@@ -185,7 +201,11 @@ class QueueDepthMode(PolicyMode):
         scaling = spec.scaling
         assert isinstance(scaling, QueueDepthScaling)
         tracking = _target_tracking(
-            "QueueDepth", VISIBLE, scaling.target_visible_messages, timings, floor=0
+            "QueueDepth",
+            VISIBLE,
+            scaling.target_visible_messages,
+            timings,
+            (timings.default_scale_out_cooldown_seconds, timings.default_scale_in_cooldown_seconds),
         )
         label = (
             f"queue-depth (target {scaling.target_visible_messages} visible, "

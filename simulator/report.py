@@ -44,8 +44,8 @@ class Summary:
 def summarize(result: RunResult, prices: Prices) -> Summary:
     latencies = sorted(result.latencies)
     drain = None
-    if result.drained_at is not None:
-        drain = max(0.0, result.drained_at - result.last_arrival)
+    if result.drained_at is not None and result.peak_at is not None:
+        drain = result.drained_at - result.peak_at
     return Summary(
         label=result.scenario.label,
         sent=len(result.scenario.arrivals),
@@ -81,7 +81,7 @@ _ROWS: list[tuple[str, str]] = [
     ("latency p99", "p99"),
     ("latency max", "max_latency"),
     ("max backlog (visible)", "max_visible"),
-    ("time to drain after last send", "time_to_drain"),
+    ("time to drain the peak backlog", "time_to_drain"),
     ("most tasks running", "max_tasks"),
     ("scaling activities", "scaling_activities"),
     ("task-hours", "task_hours"),

@@ -31,6 +31,8 @@ Sources (short names used below):
   download your container image until the Amazon ECS Task ... terminates, rounded up to the
   nearest second", with a one-minute minimum.
 - [ISSUE-3] issue 3 (the consumer stack): "20 s receive wait" on the queue.
+- [CONSTRUCT] modules/constructs/backlog_scaling.py, what the stack deploys
+  (tests/simulator/test_policies.py fails when the two disagree).
 - [OUTBOX] workers/runtime/outbox.py: deletes wait `linger` = 0.1 s to fill a batch of 10.
 """
 
@@ -81,15 +83,24 @@ class Timings:
     """AlarmLow's threshold as a fraction of the target: "usually more than 10% lower"
     [AAS-TT]; 63 for a target of 70 [AAS-TT-ALARMS]."""
 
-    target_tracking_scale_out_cooldown_seconds: float = 300.0
-    """[AAS-API]: default ScaleOutCooldown for ECS services."""
+    default_scale_out_cooldown_seconds: float = 300.0
+    """[AAS-API]: ScaleOutCooldown of a target tracking policy that sets none (the seed's
+    queue-depth policy)."""
 
-    target_tracking_scale_in_cooldown_seconds: float = 300.0
-    """[AAS-API]: default ScaleInCooldown for ECS services."""
+    default_scale_in_cooldown_seconds: float = 300.0
+    """[AAS-API]: ScaleInCooldown of a target tracking policy that sets none."""
 
-    step_scaling_cooldown_seconds: float = 60.0
-    """Cooldown of the 0 -> 1 and idle -> 0 step policies. Taken from the platform's
-    construct (modules/constructs/backlog_scaling.py); AWS has no default for step policies."""
+    backlog_scale_out_cooldown_seconds: float = 60.0
+    """[CONSTRUCT] SCALE_OUT_COOLDOWN_SECONDS of the backlog-per-task target tracking."""
+
+    backlog_scale_in_cooldown_seconds: float = 300.0
+    """[CONSTRUCT] SCALE_IN_COOLDOWN_SECONDS of the backlog-per-task target tracking."""
+
+    scale_from_zero_cooldown_seconds: float = 300.0
+    """[CONSTRUCT] SCALE_FROM_ZERO_COOLDOWN_SECONDS of the 0 -> 1 step policy (+1 task)."""
+
+    scale_to_zero_cooldown_seconds: float = 0.0
+    """[CONSTRUCT] sets no cooldown on the idle -> 0 policy; it only ever sets 0 anyway."""
 
     # --- ECS on Fargate -----------------------------------------------------------------
     task_start_seconds: float = 60.0
