@@ -112,7 +112,7 @@ class Strict(BaseModel):
 class CreatedNetwork(Strict):
     """A new VPC with private subnets only and VPC endpoints instead of a NAT gateway."""
 
-    mode: Literal["create"] = "create"
+    mode: Literal["create"] = Field("create", description="Create a new VPC.")
     cidr: str = Field(
         "10.40.0.0/16", description="VPC CIDR block, /16 to /24. Default: 10.40.0.0/16."
     )
@@ -135,7 +135,7 @@ class CreatedNetwork(Strict):
 class ExistingNetwork(Strict):
     """A VPC the platform team already runs; tasks go into its private subnets."""
 
-    mode: Literal["existing"]
+    mode: Literal["existing"] = Field(description="Use a VPC that already exists.")
     vpc_id: str = Field(pattern=VPC_ID_PATTERN, description="The VPC id.")
     private_subnet_ids: list[Annotated[str, Field(pattern=SUBNET_ID_PATTERN)]] = Field(
         min_length=2, description="Private subnets in at least two AZs."
@@ -153,7 +153,7 @@ class ExistingNetwork(Strict):
 class LocalState(Strict):
     """State files in a folder of the repository (one file per stack). For trying things out."""
 
-    backend: Literal["local"] = "local"
+    backend: Literal["local"] = Field("local", description="State files in this repository.")
     path: str = Field(
         "terraform-state",
         description="Folder relative to the repository root. Default: terraform-state.",
@@ -170,7 +170,7 @@ class LocalState(Strict):
 class S3State(Strict):
     """State in S3, one key per stack, with S3-native locking."""
 
-    backend: Literal["s3"]
+    backend: Literal["s3"] = Field(description="State in an S3 bucket.")
     bucket: str = Field(pattern=BUCKET_PATTERN, description="Bucket name.")
     key_prefix: str = Field("", description="Prefix for each stack's key. Default: none.")
     region: str | None = Field(None, description="Bucket region. Default: the project's region.")
@@ -184,9 +184,15 @@ class ProjectConfig(Strict):
     region: str = Field(pattern=REGION_PATTERN, description="AWS region, e.g. eu-west-1.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on every resource.")
     network: CreatedNetwork | ExistingNetwork = Field(
-        default_factory=CreatedNetwork, discriminator="mode"
+        default_factory=CreatedNetwork,
+        discriminator="mode",
+        description="Where tasks run: a new VPC (`mode: create`) or an existing one.",
     )
-    state: LocalState | S3State = Field(default_factory=LocalState, discriminator="backend")
+    state: LocalState | S3State = Field(
+        default_factory=LocalState,
+        discriminator="backend",
+        description="Where Terraform keeps each stack's state: `local` files or `s3`.",
+    )
     alert_emails: list[Annotated[str, Field(pattern=EMAIL_PATTERN)]] = Field(
         default_factory=list, description="Addresses subscribed to the alert topic. Default: none."
     )
@@ -233,7 +239,15 @@ class ContainerSpec(Strict):
 
 
 class LogsSpec(Strict):
-    retention_days: int = Field(30, description="Log retention. Default: 30 days.")
+    """The service's CloudWatch log group (the logs stack owns it, so it outlives the service)."""
+
+    retention_days: int = Field(
+        30,
+        description=(
+            f"Days the logs are kept: one of {', '.join(map(str, LOG_RETENTION_DAYS))}. "
+            "Default: 30."
+        ),
+    )
 
     @field_validator("retention_days")
     @classmethod
@@ -253,13 +267,20 @@ class QueueSpec(Strict):
         None,
         ge=0,
         le=SQS_MAX_VISIBILITY_SECONDS,
-        description="Default: handler timeout + 30 s (time to delete after the handler).",
+        description=(
+            "How long a received message stays hidden from other receivers; at least the handler "
+            "timeout. Default: handler timeout + 30 s (time to delete after the handler)."
+        ),
     )
     max_receive_count: int = Field(
         5, ge=1, le=1000, description="Receives before a message goes to the DLQ. Default: 5."
     )
-    message_retention_days: int = Field(4, ge=1, le=14, description="Default: 4 days.")
-    dead_letter_retention_days: int = Field(14, ge=1, le=14, description="Default: 14 days.")
+    message_retention_days: int = Field(
+        4, ge=1, le=14, description="How long a message waits to be received. Default: 4 days."
+    )
+    dead_letter_retention_days: int = Field(
+        14, ge=1, le=14, description="How long the dead-letter queue keeps one. Default: 14 days."
+    )
 
     @model_validator(mode="after")
     def _visibility_covers_handler(self) -> QueueSpec:
@@ -296,9 +317,13 @@ class ScalingMode(StrEnum):
 class BacklogPerTaskScaling(Strict):
     """Target tracking on visible messages per task, a 0 -> 1 step, and scale to zero when idle."""
 
-    mode: Literal[ScalingMode.BACKLOG_PER_TASK] = ScalingMode.BACKLOG_PER_TASK
-    min_tasks: int = Field(0, ge=0, le=1000, description="Default: 0 (scale to zero).")
-    max_tasks: int = Field(10, ge=1, le=1000, description="Default: 10.")
+    mode: Literal[ScalingMode.BACKLOG_PER_TASK] = Field(
+        ScalingMode.BACKLOG_PER_TASK, description="Scale on visible messages per running task."
+    )
+    min_tasks: int = Field(
+        0, ge=0, le=1000, description="Fewest running tasks; 0 scales to zero. Default: 0."
+    )
+    max_tasks: int = Field(10, ge=1, le=1000, description="Most running tasks. Default: 10.")
     acceptable_latency_seconds: int = Field(
         300, ge=1, description="How long a message may wait before it is handled. Default: 300."
     )
@@ -327,10 +352,14 @@ class BacklogPerTaskScaling(Strict):
 class QueueDepthScaling(Strict):
     """The seed's policy: target tracking on visible messages in the queue."""
 
-    mode: Literal[ScalingMode.QUEUE_DEPTH]
-    min_tasks: int = Field(1, ge=0, le=1000, description="Default: 1.")
-    max_tasks: int = Field(3, ge=1, le=1000, description="Default: 3.")
-    target_visible_messages: int = Field(3, ge=1, description="Default: 3.")
+    mode: Literal[ScalingMode.QUEUE_DEPTH] = Field(
+        description="Scale on visible messages in the queue (the seed's policy)."
+    )
+    min_tasks: int = Field(1, ge=0, le=1000, description="Fewest running tasks. Default: 1.")
+    max_tasks: int = Field(3, ge=1, le=1000, description="Most running tasks. Default: 3.")
+    target_visible_messages: int = Field(
+        3, ge=1, description="Visible messages the policy keeps the queue at. Default: 3."
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> QueueDepthScaling:
@@ -352,9 +381,13 @@ class ServiceBase(Strict):
     """Fields every kind of service has. `name` comes from the worker's folder."""
 
     name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
-    containers: list[ContainerSpec] = Field(min_length=1, max_length=10)
-    logs: LogsSpec = Field(default_factory=LogsSpec)
+    description: str = Field("", description="What the service does, for its readers.")
+    containers: list[ContainerSpec] = Field(
+        min_length=1,
+        max_length=10,
+        description="The task's containers; their cpu and memory add up to the task size.",
+    )
+    logs: LogsSpec = Field(default_factory=LogsSpec, description="The service's log group.")
 
     @field_validator("containers")
     @classmethod
@@ -386,13 +419,17 @@ class ServiceBase(Strict):
 class ConsumerSpec(ServiceBase):
     """A service that receives from its own queue and scales with the backlog."""
 
-    kind: Literal["consumer"]
+    kind: Literal["consumer"] = Field(description="Receives from its own queue.")
     concurrency: int = Field(
         4, ge=1, le=100, description="Handlers running at once per task. Default: 4."
     )
-    queue: QueueSpec = Field(default_factory=QueueSpec)
+    queue: QueueSpec = Field(
+        default_factory=QueueSpec, description="The service's queue and dead-letter queue."
+    )
     scaling: BacklogPerTaskScaling | QueueDepthScaling = Field(
-        default_factory=BacklogPerTaskScaling, discriminator="mode"
+        default_factory=BacklogPerTaskScaling,
+        discriminator="mode",
+        description="How the number of tasks follows the queue.",
     )
 
     @property
@@ -418,7 +455,7 @@ class ConsumerSpec(ServiceBase):
 class ProducerSpec(ServiceBase):
     """A service that sends to a consumer's queue."""
 
-    kind: Literal["producer"]
+    kind: Literal["producer"] = Field(description="Sends to a consumer's queue.")
     sends_to: str = Field(pattern=NAME_PATTERN, description="Name of the consumer it sends to.")
     tasks: int = Field(1, ge=0, le=1000, description="Running tasks. Default: 1.")
 
