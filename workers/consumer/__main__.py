@@ -13,7 +13,9 @@ Environment (one clear line and exit code 2 when one is missing or malformed):
   SQS_READ_TIMEOUT_SECONDS         Default: RECEIVE_WAIT_SECONDS + 10; longer than the long poll.
   RETRY_BACKOFF_BASE_SECONDS       Default: 5. A failed message is retried after base * 2^(n-1)
   RETRY_BACKOFF_MAX_SECONDS        Default: 300.  seconds (n = receive count), at most max.
-  SQS_BACKOFF_MAX_SECONDS          Default: 30. Longest wait between calls while SQS is down.
+  SQS_MAX_ATTEMPTS                 Default: 3. botocore's attempts per call (1 to 10).
+  SQS_BACKOFF_MAX_SECONDS          Default: 30. Longest wait between calls while SQS is down
+                                   (0.1 to 300), after botocore's own attempts failed.
   TASK_PROTECTION_MINUTES          Default: 10. Scale-in protection expiry; renewed at half.
   TASK_PROTECTION_TIMEOUT_SECONDS  Default: 2. Time limit of one call to the ECS agent.
   SERVICE_NAME                     Logged at start.
@@ -45,7 +47,7 @@ def main() -> None:
         env.exit_with_usage_error(error)
     agent_uri = os.environ.get("ECS_AGENT_URI", "").strip()
     protection = TaskProtection(agent_uri, settings.protection_timeout) if agent_uri else None
-    client = sqs_client(read_timeout=settings.read_timeout)
+    client = sqs_client(max_attempts=settings.sqs_max_attempts, read_timeout=settings.read_timeout)
     consumer = Consumer(client, settings, handler, protection=protection)
     call_on_stop_signal(consumer.stop)
     consumer.run()

@@ -43,6 +43,7 @@ class ConsumerSettings:
     stop_timeout: seconds from SIGTERM to SIGKILL (the task's stopTimeout). Default: 30.
     receive_wait: long-poll seconds per receive. Default: 20.
     read_timeout: botocore read timeout; longer than receive_wait. Default: receive_wait + 10.
+    sqs_max_attempts: botocore's own attempts per call, before the engine's backoff. Default: 3.
     retry_backoff: how long a failed message stays invisible, by receive count. Default: 5 s
         doubling to 300 s.
     sqs_backoff: waits between attempts while SQS is unreachable. Default: 0.5 s doubling to 30 s.
@@ -62,6 +63,7 @@ class ConsumerSettings:
     stop_timeout: float = 30
     receive_wait: int = LONG_POLL_SECONDS
     read_timeout: float = READ_TIMEOUT_SECONDS
+    sqs_max_attempts: int = 3
     retry_backoff: Backoff = DEFAULT_RETRY_BACKOFF
     sqs_backoff: Backoff = DEFAULT_SQS_BACKOFF
     protection_minutes: int = 10
@@ -128,6 +130,9 @@ class ConsumerSettings:
             ),
             receive_wait=int(wait),
             read_timeout=read_timeout,
+            sqs_max_attempts=int(
+                env.number("SQS_MAX_ATTEMPTS", 3, minimum=1, maximum=10, integer=True, env=environ)
+            ),
             retry_backoff=_retry_backoff(environ),
             sqs_backoff=_sqs_backoff(environ),
             protection_minutes=int(protection_minutes),

@@ -1,0 +1,54 @@
+"""`python -m workers.consumer` with a bad environment: one clear line, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.workers.processes import REPO_ROOT
+from workers.runtime.consumer_settings import ConsumerSettings
+
+VALID = {"QUEUE_URL": "http://127.0.0.1:9/123456789012/q", "AWS_REGION": "eu-west-1"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"QUEUE_URL": ""}, "QUEUE_URL is required"),
+        ({"WORKER_CONCURRENCY": "ten"}, "WORKER_CONCURRENCY='ten' is not valid"),
+        ({"WORKER_CONCURRENCY": "0"}, "must be a whole number from 1 to 100"),
+        ({"STOP_TIMEOUT_SECONDS": "121"}, "STOP_TIMEOUT_SECONDS='121' is not valid"),
+        ({"VISIBILITY_TIMEOUT_SECONDS": "25"}, "must be longer than the SQS read timeout"),
+        ({"HANDLER_SLEEP_SECONDS": "soon"}, "HANDLER_SLEEP_SECONDS='soon' is not valid"),
+        ({"WORKER_HANDLER": "workers.consumer.handler"}, "must be 'package.module:function'"),
+        ({"WORKER_HANDLER": "no.such.module:handle"}, "cannot import no.such.module"),
+    ],
+)
+def test_a_bad_variable_is_one_line_and_exit_code_2(
+    overrides: dict[str, str], message: str
+) -> None:
+    environ = {"PATH": os.environ.get("PATH", ""), **VALID, **overrides}
+    result = subprocess.run(
+        [sys.executable, "-m", "workers.consumer"],
+        cwd=REPO_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert message in lines[0]
+
+
+def test_defaults_follow_the_handler_timeout() -> None:
+    settings = ConsumerSettings.from_env({**VALID, "HANDLER_TIMEOUT_SECONDS": "90"})
+    assert settings.visibility_timeout == 120  # handler timeout + 30
+    assert (settings.receive_wait, settings.read_timeout) == (20, 30)
+    assert (settings.concurrency, settings.stop_timeout) == (4, 30)
