@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -9,16 +10,21 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pytest
+
+from devtools.local import create_queues, services, sqs_client
+from modules.config import load_config
+
+if TYPE_CHECKING:
+    from devtools.moto_server import MotoServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRESS = re.compile(r"sent=(\d+) queued=(\d+) in_flight=(\d+) done=(\d+) failed=(\d+) dlq=(\d+)")
 DEADLINE_SECONDS = 60
-
-pytestmark = pytest.mark.slow
 
 
 class LocalRun:
@@ -77,6 +83,7 @@ def refuses_connections(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_runs_until_a_signal_then_stops_everything_cleanly(
     tmp_path: Path, stop_signal: signal.Signals
@@ -97,9 +104,33 @@ def test_runs_until_a_signal_then_stops_everything_cleanly(
     assert (tmp_path / "producer.log").read_text().count('"message sent"') >= 1
 
 
+@pytest.mark.slow
 def test_stops_by_itself_after_the_given_seconds(tmp_path: Path) -> None:
     run = LocalRun("--seconds", "2", log_dir=tmp_path)
 
     assert run.finish() == 0, "\n".join(run.lines)
     assert any(PROGRESS.search(line) for line in run.lines if line.startswith("["))
     assert "stopped: producer exit 0, consumer exit 0" in run.lines
+
+
+def test_queues_are_created_as_the_consumer_service_yaml_declares(moto_server: MotoServer) -> None:
+    # given the repository's own configuration
+    config = load_config(REPO_ROOT)
+    _, consumer = services(config)
+    client = sqs_client(moto_server)
+
+    # when make local creates the queues
+    queues = create_queues(client, f"local-{uuid.uuid4().hex[:8]}", consumer)
+
+    # then visibility, retention and redrive are the declared ones
+    spec = consumer.queue
+    attributes = client.get_queue_attributes(QueueUrl=queues.url, AttributeNames=["All"])[
+        "Attributes"
+    ]
+    dlq = client.get_queue_attributes(QueueUrl=queues.dlq_url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert int(attributes["VisibilityTimeout"]) == spec.visibility_timeout
+    assert int(attributes["MessageRetentionPeriod"]) == spec.message_retention_days * 86_400
+    assert int(redrive["maxReceiveCount"]) == spec.max_receive_count
+    assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
+    assert int(dlq["MessageRetentionPeriod"]) == spec.dead_letter_retention_days * 86_400
