@@ -210,16 +210,21 @@ class ScalableTarget:
             for alarm in policy.alarms:
                 if alarm.evaluate(cloudwatch, now) is not AlarmState.ALARM:
                     continue
-                in_out_cooldown = now < cooldown.scale_out_until
-                base = cooldown.scale_out_base if in_out_cooldown else capacity
-                wanted = policy.desired_capacity(alarm, base)
-                if wanted is None:
+                wanted = self._clamp(policy.desired_capacity(alarm, capacity))
+                if wanted is None or wanted == capacity:
                     continue
-                wanted = min(max(wanted, self.min_capacity), self.max_capacity)
-                if wanted > capacity:
-                    outs.append((wanted, policy, base))
-                elif wanted < capacity and not in_out_cooldown and now >= cooldown.scale_in_until:
-                    ins.append((wanted, policy))
+                if wanted < capacity:
+                    if now >= cooldown.scale_in_until:
+                        ins.append((wanted, policy))
+                    continue
+                base = capacity
+                if now < cooldown.scale_out_until:
+                    # The capacity the cooldown's scale-out added counts as already there.
+                    base = cooldown.scale_out_base
+                    wanted = self._clamp(policy.desired_capacity(alarm, base))
+                    if wanted is None or wanted <= capacity:
+                        continue
+                outs.append((wanted, policy, base))
         if outs:
             wanted, policy, base = max(outs, key=lambda proposal: proposal[0])
             self._set(now, policy, wanted)
@@ -234,6 +239,9 @@ class ScalableTarget:
             self._set(now, policy, wanted)
             self._cooldowns[policy.name].scale_in_until = now + policy.scale_in_cooldown
         return self.desired
+
+    def _clamp(self, wanted: int | None) -> int | None:
+        return None if wanted is None else min(max(wanted, self.min_capacity), self.max_capacity)
 
     def _set(self, now: float, policy: ScalingPolicy, wanted: int) -> None:
         self.activities.append(ScalingActivity(now, policy.name, self.desired, wanted))

@@ -86,6 +86,7 @@ class MinuteSample:
 class RunResult:
     scenario: Scenario
     latencies: list[float]
+    messages: list[Message]
     samples: list[MinuteSample]
     tasks: list[Task]
     queue: SqsQueue
@@ -142,8 +143,9 @@ class _Simulation:
         heapq.heappush(self.events, (at, self.sequence, kind, first, second))
 
     def run(self) -> RunResult:
-        for index, sent_at in enumerate(self.scenario.arrivals):
-            self._push(sent_at, _Event.ARRIVAL, Message(index, sent_at))
+        messages = [Message(index, sent_at) for index, sent_at in enumerate(self.scenario.arrivals)]
+        for message in messages:
+            self._push(message.sent_at, _Event.ARRIVAL, message)
         self._push(float(self.timings.metric_period_seconds), _Event.TICK)
         self._reconcile(0.0)
         while self.events:
@@ -155,6 +157,7 @@ class _Simulation:
         return RunResult(
             scenario=self.scenario,
             latencies=self.latencies,
+            messages=messages,
             samples=self.samples,
             tasks=self.all_tasks,
             queue=self.queue,

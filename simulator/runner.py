@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from modules.config import ConfigError, ConsumerSpec, ServiceSpec, load_config
+from modules.config import (
+    SERVICE_KINDS,
+    ConfigError,
+    ConsumerSpec,
+    ScalingMode,
+    ServiceSpec,
+    load_config,
+)
 from simulator.engine import Scenario, simulate
 from simulator.policies import mode_of
 from simulator.tasks import Fixed
@@ -94,7 +101,9 @@ def load_scaling_variant(path: Path, base: ConsumerSpec) -> ConsumerSpec:
         spec = _SERVICE_ADAPTER.validate_python(data)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
-        field_path = ".".join(str(part) for part in first["loc"])
+        # Tagged unions put their tag ('consumer', 'queue-depth') in the path: drop it.
+        tags = {*SERVICE_KINDS, *ScalingMode}
+        field_path = ".".join(str(part) for part in first["loc"] if str(part) not in tags)
         raise SpecError(f"{label}: {field_path}: {first['msg']}") from None
     if not isinstance(spec, ConsumerSpec):
         raise SpecError(f"{label}: kind must be consumer to be simulated")

@@ -1,0 +1,104 @@
+"""Each alarm acts no earlier than its evaluation periods and publication delay allow.
+
+With a burst at 630 s the first breaching datapoint is the period ending at 660 s, readable
+one publication delay later; an alarm of N datapoints can first fire when the N-th such
+period is readable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import pytest
+
+from simulator.timings import Timings
+from tests.simulator.conftest import consumer, run
+
+if TYPE_CHECKING:
+    from modules.config import ConsumerSpec
+
+BURST_AT = 630.0
+FIRST_PERIOD_END = 660.0
+
+
+def seed_policy() -> ConsumerSpec:
+    return consumer({"mode": "queue-depth", "min_tasks": 1, "max_tasks": 3})
+
+
+@pytest.mark.parametrize("delay", [0.0, 60.0, 120.0])
+def test_target_tracking_scales_out_after_three_datapoints(delay: float) -> None:
+    timings = replace(Timings(), metric_publication_delay_seconds=delay)
+
+    result = run(seed_policy(), [BURST_AT] * 100, timings=timings)
+
+    first = result.activities[0]
+    assert first.at == FIRST_PERIOD_END + 2 * 60 + delay
+    assert (first.from_capacity, first.to_capacity) == (1, 3)
+
+
+def test_scale_out_datapoints_are_a_timing_override() -> None:
+    timings = replace(Timings(), target_tracking_scale_out_datapoints=5)
+
+    result = run(seed_policy(), [BURST_AT] * 100, timings=timings)
+
+    assert result.activities[0].at == FIRST_PERIOD_END + 4 * 60 + 60
+
+
+def test_target_tracking_scales_in_after_fifteen_datapoints_below_ninety_percent() -> None:
+    result = run(seed_policy(), [BURST_AT] * 100)
+
+    scale_in = next(a for a in result.activities if a.to_capacity < a.from_capacity)
+    # The last datapoint at or above 0.9 x target (2.7 visible) before the scale-in:
+    last_high = max(s.at for s in result.samples if s.visible >= 2.7 and s.at < scale_in.at)
+    assert scale_in.at == last_high + 15 * 60 + 60
+    assert (scale_in.from_capacity, scale_in.to_capacity) == (3, 1)
+
+
+def test_backlog_target_tracking_adds_capacity_in_proportion(backlog_spec: ConsumerSpec) -> None:
+    spec = backlog_spec.model_copy(
+        update={"scaling": backlog_spec.scaling.model_copy(update={"min_tasks": 1})}
+    )
+
+    result = run(spec, [BURST_AT] * 240)
+
+    first = result.activities[0]
+    assert first.at == FIRST_PERIOD_END + 2 * 60 + 60
+    # 1 task, 240 - 10 visible: ceil(1 x 230 / 50) = 5.
+    assert (first.from_capacity, first.to_capacity) == (1, 5)
+
+
+def test_from_zero_step_fires_after_one_datapoint_once_per_cooldown(
+    backlog_spec: ConsumerSpec,
+) -> None:
+    result = run(backlog_spec, [BURST_AT] * 20)
+
+    first = result.activities[0]
+    assert (first.policy, first.at) == ("ScaleOutFromZero", FIRST_PERIOD_END + 60)
+    assert (first.from_capacity, first.to_capacity) == (0, 1)
+    # The alarm stays in ALARM until RunningTaskCount shows the task; within the cooldown the
+    # same +1 adds nothing more.
+    assert [a.policy for a in result.activities].count("ScaleOutFromZero") == 1
+
+
+def test_idle_alarm_scales_to_zero_after_idle_minutes(backlog_spec: ConsumerSpec) -> None:
+    result = run(backlog_spec, [BURST_AT] * 20, hours=3)
+
+    to_zero = result.activities[-1]
+    assert (to_zero.policy, to_zero.to_capacity) == ("ScaleInToZero", 0)
+    last_busy = max(s.at for s in result.samples if s.visible + s.in_flight > 0)
+    assert to_zero.at == last_busy + 15 * 60 + 60
+    assert result.samples[-1].running == 0
+
+
+def test_an_inactive_queue_delays_scale_from_zero_by_fifteen_minutes(
+    backlog_spec: ConsumerSpec,
+) -> None:
+    # After six idle hours SQS stops publishing; its metrics resume up to 15 minutes after
+    # the next message (timings.py [SQS-CW]).
+    awake = run(backlog_spec, [3630.0], hours=10)
+    asleep = run(backlog_spec, [7 * 3600.0 + 30], hours=10)
+
+    assert awake.activities[0].at == 3660 + 60
+    assert asleep.activities[0].at == 7 * 3600 + 60 + 15 * 60 + 60
+    assert asleep.latencies[0] - awake.latencies[0] == 15 * 60
