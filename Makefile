@@ -22,6 +22,17 @@ local: $(STAMP)  ## Run producer and consumer against an embedded SQS until Ctrl
 bench-consumer: $(STAMP)  ## Consumer throughput and SQS requests per message against moto_server
 	$(PY) -m bench.consumer_throughput
 
+.PHONY: simulate plan-capacity bench-simulate
+
+simulate: $(STAMP)  ## make simulate SERVICE=consumer WORKLOAD=seed [ARGS="--hours 6 --compare-modes"]
+	$(PY) -m simulator simulate --service $(or $(SERVICE),consumer) --workload '$(or $(WORKLOAD),seed)' $(ARGS)
+
+plan-capacity: $(STAMP)  ## make plan-capacity SERVICE=consumer WORKLOAD=seed P95=120
+	$(PY) -m simulator plan-capacity --service $(or $(SERVICE),consumer) --workload '$(or $(WORKLOAD),seed)' --p95 $(or $(P95),$(error P95=<seconds> is required)) $(ARGS)
+
+bench-simulate: $(STAMP)  ## Wall time of a simulated 24-hour day of the seed workload
+	$(PY) -m bench.simulate_day
+
 deploy: $(STAMP) node_modules/.installed  ## make deploy STACK=producer
 	npx cdktf deploy $(STACK)
 
