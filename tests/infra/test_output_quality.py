@@ -93,9 +93,9 @@ def test_synth_in_another_process_writes_the_same_bytes(outdir: Path, tmp_path: 
 def host_paths(outdir: Path) -> dict[str, str]:
     """Paths of the machine that ran the synth, by what they are: none may appear in the output."""
     candidates = {
+        "current directory": Path.cwd(),
         "repository": REPO_ROOT,
         "output directory": outdir,
-        "current directory": Path.cwd(),
         "python environment": Path(sys.prefix),
         # Inside these, only what is below them is a leak: `/tmp` alone is a fine container path.
         "temporary directory": Path(tempfile.gettempdir()),
