@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: synth test lint local deploy clean bench-consumer
+.PHONY: synth test lint local deploy clean bench-consumer bench-synth
 
 synth: $(STAMP)  ## Synthesize every stack into cdktf.out/stacks/<name>/cdk.tf.json
 	$(PY) main.py
@@ -32,6 +32,9 @@ plan-capacity: $(STAMP)  ## make plan-capacity SERVICE=consumer WORKLOAD=seed P9
 
 bench-simulate: $(STAMP)  ## Wall time of a simulated 24-hour day of the seed workload
 	$(PY) -m bench.simulate_day
+
+bench-synth: $(STAMP)  ## Synth wall time, peak RSS and cost per service: fast path vs plain imports
+	$(PY) -m bench.synth
 
 deploy: $(STAMP) node_modules/.installed  ## make deploy STACK=producer
 	npx cdktf deploy $(STACK)

@@ -15,15 +15,31 @@
  * Any line this file does not understand (a new binding layout) keeps the original code: the
  * synth stays correct, and the report below says `fallback` so that the tests fail loudly.
  *
+ * Also: cdktf checks `terraform version` by running it (execSync: ~50 ms and a 60 MB process,
+ * the peak of the whole synth's memory) once per construct that asks for it — every
+ * DataResource, so every service. Its output is kept per binary (resolved path, size, mtime):
+ * in memory, and in $XDG_CACHE_HOME/fargate-worker-platform/version-checks.json (default
+ * ~/.cache) across runs. A replaced or different binary has another key and runs again; the
+ * validation itself (parsing and comparing the version) still runs every time.
+ *
  * Report: when LAZY_PROVIDER_REPORT names a file, it is rewritten (synchronously, before the
- * kernel answers) whenever the index is replaced or a getter resolves:
- *   {"pid", "index", "exports", "resolved": [...], "fallback": null | reason}
+ * kernel answers) whenever something here happens:
+ *   {"pid", "index", "exports", "resolved": [...], "fallback": null | reason,
+ *    "versionChecks": {"<command>": {"calls": n, "runs": executed, "cached": from disk}}
+ *                     | null while cdktf's check is not patched}
  */
 
+const childProcess = require("child_process");
 const fs = require("fs");
 const Module = require("module");
+const os = require("os");
+const path = require("path");
 
-const INDEX_PATH = /[\\/]jsii-kernel-[^\\/]+[\\/]node_modules[\\/]@cdktf[\\/]provider-[a-z0-9-]+[\\/]lib[\\/]index\.js$/;
+const IN_KERNEL = String.raw`[\\/]jsii-kernel-[^\\/]+[\\/]node_modules[\\/]`;
+const INDEX_PATH = new RegExp(IN_KERNEL + String.raw`@cdktf[\\/]provider-[a-z0-9-]+[\\/]lib[\\/]index\.js$`);
+const VERSION_CHECK_PATH = new RegExp(
+  IN_KERNEL + String.raw`cdktf[\\/]lib[\\/]validations[\\/]validate-binary-version\.js$`,
+);
 const REQUIRE_LINE = /^exports\.([A-Za-z_$][\w$]*) = require\("(\.\/[\w.-]+)"\);$/;
 // Lines of the generated index that carry no behaviour besides the requires.
 const INERT_LINES = [
@@ -37,7 +53,14 @@ const INERT_LINES = [
 ];
 
 const reportPath = process.env.LAZY_PROVIDER_REPORT;
-const report = { pid: process.pid, index: null, exports: 0, resolved: [], fallback: null };
+const report = {
+  pid: process.pid,
+  index: null,
+  exports: 0,
+  resolved: [],
+  fallback: null,
+  versionChecks: null,
+};
 
 function writeReport() {
   if (reportPath) fs.writeFileSync(reportPath, JSON.stringify(report));
@@ -71,8 +94,97 @@ function defineLazyExports(module, pairs) {
   }
 }
 
+/** The installed binary a version command runs, as a cache key; null if it is not found. */
+function binaryIdentity(command) {
+  const name = command.trim().split(/\s+/)[0];
+  const dirs = name.includes(path.sep) ? [""] : (process.env.PATH || "").split(path.delimiter);
+  for (const dir of dirs) {
+    try {
+      const file = fs.realpathSync(path.resolve(dir, name));
+      const stat = fs.statSync(file);
+      if (stat.isFile() && stat.mode & 0o111) return [file, stat.size, stat.mtimeMs];
+    } catch {
+      // not in this folder
+    }
+  }
+  return null;
+}
+
+const versionCacheFile = path.join(
+  process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"),
+  "fargate-worker-platform",
+  "version-checks.json",
+);
+
+const versionOutputs = new Map(); // this process's answers, by key
+
+function readVersionCache() {
+  try {
+    const cache = JSON.parse(fs.readFileSync(versionCacheFile, "utf8"));
+    return cache && typeof cache === "object" ? cache : {};
+  } catch {
+    return {};
+  }
+}
+
+function writeVersionCache(cache) {
+  try {
+    fs.mkdirSync(path.dirname(versionCacheFile), { recursive: true });
+    const partial = `${versionCacheFile}.${process.pid}`;
+    fs.writeFileSync(partial, JSON.stringify(cache));
+    fs.renameSync(partial, versionCacheFile); // atomic: concurrent synths never read half a file
+  } catch {
+    // an unwritable cache only costs the next run one more execution
+  }
+}
+
+/** cdktf's ValidateBinaryVersion runs its command once per binary (see the header). */
+function cacheVersionChecks(exports) {
+  const prototype = exports.ValidateBinaryVersion && exports.ValidateBinaryVersion.prototype;
+  if (!prototype || typeof prototype.validate !== "function") return;
+  const validate = prototype.validate;
+  report.versionChecks = {};
+  prototype.validate = function validateWithCachedVersion() {
+    const command = String(this.versionCommand);
+    const counts = (report.versionChecks[command] ??= { calls: 0, runs: 0, cached: 0 });
+    counts.calls += 1;
+    const identity = binaryIdentity(command);
+    const execSync = childProcess.execSync;
+    // validate() calls child_process.execSync(versionCommand) synchronously: answer it here.
+    childProcess.execSync = function execSyncCached(commandLine, options) {
+      if (commandLine !== command || identity === null) return execSync.call(this, commandLine, options);
+      const key = JSON.stringify([command, identity]);
+      if (!versionOutputs.has(key)) {
+        const cache = readVersionCache();
+        if (typeof cache[key] === "string") {
+          counts.cached += 1;
+          versionOutputs.set(key, cache[key]);
+        } else {
+          const output = execSync.call(this, commandLine, options).toString(); // throws as before
+          counts.runs += 1;
+          versionOutputs.set(key, output);
+          writeVersionCache({ ...cache, [key]: output });
+        }
+      }
+      return Buffer.from(versionOutputs.get(key));
+    };
+    try {
+      return validate.call(this);
+    } finally {
+      childProcess.execSync = execSync;
+      writeReport();
+    }
+  };
+  writeReport();
+}
+
 const originalCompile = Module.prototype._compile;
 Module.prototype._compile = function compile(content, filename) {
+  if (VERSION_CHECK_PATH.test(filename)) {
+    const result = originalCompile.call(this, content, filename);
+    cacheVersionChecks(this.exports);
+    return result;
+  }
   if (!INDEX_PATH.test(filename)) return originalCompile.call(this, content, filename);
   const parsed = parseIndex(content);
   report.index = filename;

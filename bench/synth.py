@@ -1,0 +1,264 @@
+"""make bench-synth: how long a whole-app synth takes, and how much memory, fast path vs plain.
+
+Every run is a fresh `python main.py` (or `npx cdktf synth`) process, as a developer or CI
+runs it. For each variant it reports min and median wall time and the peak RSS of the whole
+process tree (Python, both jsii node processes, the cdktf CLI if any), sampled from /proc every
+few milliseconds; `max proc` is the largest single process (wait4's ru_maxrss), for comparison.
+Then the cost per service: the fast path on a copy of the configuration with 0 and with N extra
+consumer services, (median(N) - median(0)) / N. And one first run with a cold jsii package
+cache (a fresh JSII_RUNTIME_PACKAGE_CACHE_ROOT, removed afterwards).
+
+The machines are shared: read medians, and compare variants measured in the same run.
+Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+SAMPLE_SECONDS = 0.005
+RUN_TIMEOUT_SECONDS = 300
+# The example consumer is the template for the extra services of the slope measurement.
+TEMPLATE_SERVICE = "consumer"
+
+
+@dataclass(frozen=True)
+class Run:
+    wall_seconds: float
+    tree_peak_bytes: int  # peak of the summed RSS of the process and all its descendants
+    max_process_bytes: int  # wait4 ru_maxrss: the largest single process of the tree
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    command: list[str]
+    env: dict[str, str]
+
+
+class TreeSampler(threading.Thread):
+    """Samples the summed RSS of a process tree from /proc until stopped; keeps the peak."""
+
+    def __init__(self, root_pid: int) -> None:
+        super().__init__(daemon=True)
+        self.root_pid = root_pid
+        self.peak_bytes = 0
+        self._stop_event = threading.Event()
+        self._parents: dict[int, int] = {}  # pid -> ppid, read once per pid
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak_bytes = max(self.peak_bytes, self._tree_rss())
+            self._stop_event.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join()
+        return self.peak_bytes
+
+    def _tree_rss(self) -> int:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+        for pid in pids:
+            if pid not in self._parents:
+                self._parents[pid] = _parent_pid(pid)
+        tree = {self.root_pid}
+        grew = True
+        while grew:  # descendants: any pid whose parent is in the tree, until nothing is added
+            before = len(tree)
+            tree.update(pid for pid in pids if self._parents.get(pid) in tree)
+            grew = len(tree) > before
+        return sum(_rss_bytes(pid) for pid in tree)
+
+
+def _parent_pid(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the command may contain spaces and ")"
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+    except (OSError, IndexError):
+        return 0
+
+
+def run_once(variant: Variant, outdir: Path) -> Run:
+    shutil.rmtree(outdir, ignore_errors=True)
+    command = [part.replace("{outdir}", str(outdir)) for part in variant.command]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=variant.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    sampler = TreeSampler(process.pid)
+    sampler.start()
+    assert process.stderr is not None
+    stderr = process.stderr.read()  # drains the pipe; returns when the process closes it
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    tree_peak = sampler.stop()
+    if process.returncode != 0 or not (outdir / "stacks").is_dir():
+        message = stderr.decode(errors="replace")
+        sys.exit(f"{variant.label} failed ({process.returncode}):\n{message}")
+    return Run(wall, tree_peak, usage.ru_maxrss * 1024)
+
+
+def measure(variant: Variant, runs: int, outdir: Path) -> list[Run]:
+    results = [run_once(variant, outdir) for _ in range(runs)]
+    walls = ", ".join(f"{run.wall_seconds:.2f}s" for run in results)
+    print(f"  {variant.label}: {walls}", flush=True)
+    return results
+
+
+def python_variant(
+    label: str, root: Path, *, plain: bool, extra_env: dict[str, str] | None = None
+) -> Variant:
+    env = {key: value for key, value in os.environ.items() if key != "CDK_PLAIN_IMPORTS"}
+    if plain:
+        env["CDK_PLAIN_IMPORTS"] = "1"
+    env.update(extra_env or {})
+    command = [sys.executable, "main.py", "--root", str(root), "--outdir", "{outdir}"]
+    return Variant(label, command, env)
+
+
+def cli_variant() -> Variant | None:
+    """`npx cdktf synth` (the pinned cdktf-cli runs the app of cdktf.json), if installed."""
+    if not (REPO_ROOT / "node_modules" / ".bin" / "cdktf").exists():
+        return None
+    # CHECKPOINT_DISABLE: the CLI's version check calls HashiCorp, which is unreachable here.
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1"}
+    env.pop("CDK_PLAIN_IMPORTS", None)
+    command = ["npx", "--no-install", "cdktf", "synth", "--output", "{outdir}"]
+    return Variant("npx cdktf synth (fast)", command, env)
+
+
+def config_copy(destination: Path, extra_services: int) -> Path:
+    """platform.yaml and workers/ copied to `destination`, plus `extra_services` consumers."""
+    shutil.copy2(REPO_ROOT / "platform.yaml", destination / "platform.yaml")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO_ROOT / "workers", destination / "workers", ignore=ignore)
+    for number in range(1, extra_services + 1):
+        shutil.copytree(
+            REPO_ROOT / "workers" / TEMPLATE_SERVICE,
+            destination / "workers" / f"extra-{number:02d}",
+            ignore=ignore,
+        )
+    return destination
+
+
+def row(label: str, results: list[Run]) -> str:
+    walls = [run.wall_seconds for run in results]
+    trees = [run.tree_peak_bytes for run in results]
+    single = max(run.max_process_bytes for run in results)
+    return (
+        f"| {label} | {len(results)} | {min(walls):.2f} s | {statistics.median(walls):.2f} s "
+        f"| {statistics.median(trees) / 1e9:.2f} GB | {max(trees) / 1e9:.2f} GB "
+        f"| {single / 1e9:.2f} GB |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=7, help="runs per fast variant (default 7)")
+    parser.add_argument("--plain-runs", type=int, default=3, help="plain-import runs (default 3)")
+    parser.add_argument("--extra-services", type=int, default=10, help="for the slope (default 10)")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-cache run")
+    parser.add_argument("--no-cli", action="store_true", help="skip npx cdktf synth")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-synth-") as scratch:
+        work = Path(scratch)
+        base = config_copy(_mkdir(work / "base"), 0)
+        grown = config_copy(_mkdir(work / "grown"), args.extra_services)
+        fast = python_variant("python main.py (fast)", base, plain=False)
+        plain = python_variant("python main.py (CDK_PLAIN_IMPORTS=1)", base, plain=True)
+
+        print("Measuring (wall time of each run):", flush=True)
+        table: list[str] = []
+        fast_runs = measure(fast, args.runs, work / "out-fast")
+        table.append(row(fast.label, fast_runs))
+        cli = None if args.no_cli else cli_variant()
+        if cli is not None:
+            table.append(row(cli.label, measure(cli, max(3, args.runs // 2), work / "out-cli")))
+        plain_runs = measure(plain, args.plain_runs, work / "out-plain") if args.plain_runs else []
+        if plain_runs:
+            table.append(row(plain.label, plain_runs))
+        identical = not plain_runs or _same_tree(work / "out-fast", work / "out-plain")
+
+        grown_label = f"fast, +{args.extra_services} consumers"
+        grown_variant = python_variant(grown_label, grown, plain=False)
+        base_again = measure(fast, args.runs, work / "out-fast")
+        grown_runs = measure(grown_variant, args.runs, work / "out-grown")
+        table.append(row(grown_variant.label, grown_runs))
+        slope = (
+            statistics.median(run.wall_seconds for run in grown_runs)
+            - statistics.median(run.wall_seconds for run in base_again)
+        ) / args.extra_services
+
+        if not args.no_cold:
+            cache = _mkdir(work / "cold-cache")
+            cold_env = {  # jsii's package cache and our version-check cache, both empty
+                "JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(cache / "jsii"),
+                "XDG_CACHE_HOME": str(cache),
+            }
+            cold_label = "fast, cold jsii cache (first run)"
+            cold = python_variant(cold_label, base, plain=False, extra_env=cold_env)
+            table.append(row(cold.label, measure(cold, 1, work / "out-cold")))
+            shutil.rmtree(cache, ignore_errors=True)
+
+    print()
+    print(
+        "| variant | runs | min wall | median wall "
+        "| median tree peak RSS | max tree peak RSS | max proc |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(table))
+    print()
+    if plain_runs:
+        speedup = statistics.median(r.wall_seconds for r in plain_runs) / statistics.median(
+            r.wall_seconds for r in fast_runs
+        )
+        print(f"speed-up (median plain / median fast): {speedup:.1f}x")
+        print(f"fast and plain output byte-identical: {'yes' if identical else 'NO'}")
+    print(
+        f"cost per consumer service: {slope * 1000:+.0f} ms "
+        f"(median with {args.extra_services} extra minus median without, / {args.extra_services})"
+    )
+    return 0 if identical else 1
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _same_tree(left: Path, right: Path) -> bool:
+    comparison = filecmp.dircmp(left, right)
+    if comparison.left_only or comparison.right_only or comparison.funny_files:
+        return False
+    _, mismatch, errors = filecmp.cmpfiles(left, right, comparison.common_files, shallow=False)
+    return not mismatch and not errors and all(
+        _same_tree(left / name, right / name) for name in comparison.common_dirs
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
