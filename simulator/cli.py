@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -132,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _USER_ERRORS as error:
         print(f"simulator: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # Output piped into `head`: stop quietly (Python docs, "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
@@ -174,7 +179,7 @@ def _simulate(args: argparse.Namespace) -> int:
     results = [run_spec(other, options, arrivals, horizon, handler) for other in specs]
     summaries = [summarize(result, prices) for result in results]
     print(
-        f"{spec.name}: workload {args.workload}, {horizon / 3600:g} h, seed {options.seed}, "
+        f"{spec.name}: workload {args.workload}, {horizon / 3600:.4g} h, seed {options.seed}, "
         f"handler {handler.label}, concurrency {spec.concurrency}, "
         f"task {spec.task_size.cpu} CPU / {spec.task_size.memory} MiB; {_region_note(region)}"
     )
@@ -197,7 +202,7 @@ def _plan(args: argparse.Namespace) -> int:
     plan = plan_capacity(spec, options, arrivals, horizon, handler, args.p95, prices)
     current = plan.current
     print(
-        f"{spec.name}: workload {args.workload}, {horizon / 3600:g} h, seed {options.seed}; "
+        f"{spec.name}: workload {args.workload}, {horizon / 3600:.4g} h, seed {options.seed}; "
         f"{len(plan.tried)} settings simulated; goal p95 <= {args.p95:g} s"
     )
     print(f"current: p95 {_fmt(current.p95)}, ${current.cost.total:.4f}")

@@ -111,7 +111,7 @@ class Burst:
         return [self.at] * self.count if self.at < horizon else []
 
     def span(self) -> float | None:
-        return self.at + 1.0
+        return None  # what happens after the burst (scale-in, idle cost) is the point
 
 
 @dataclass(frozen=True)
