@@ -32,8 +32,8 @@ def started_keys(lines: list[LogLine]) -> list[str]:
 def test_sigterm_lets_running_handlers_finish_returns_the_rest_and_exits_0(
     sqs: SQSClient, queue_pair: QueuePair, start_worker: StartWorker
 ) -> None:
-    # given 4 handlers busy for 1.5 s each and more messages waiting
-    keys = send(sqs, queue_pair.url, [f"sleep:1.5:{index}" for index in range(12)])
+    # given 4 handlers busy for 1 s each and more messages waiting
+    keys = send(sqs, queue_pair.url, [f"sleep:1:{index}" for index in range(12)])
     worker = start_consumer(start_worker, queue_pair, WORKER_CONCURRENCY="4")
     worker.wait_for_events("test handler started", 4, timeout=15)
 
@@ -86,7 +86,7 @@ def test_deploy_churn_leaves_the_dlq_empty_and_every_message_handled(
     sqs: SQSClient, queue_pair: QueuePair, start_worker: StartWorker
 ) -> None:
     # given a stream of work, and K < maxReceiveCount deploys (SIGTERM, then a new task)
-    keys = send(sqs, queue_pair.url, [f"sleep:0.4:{index}" for index in range(24)])
+    keys = send(sqs, queue_pair.url, [f"sleep:0.4:{index}" for index in range(18)])
     cycles = queue_pair.max_receive_count - 1
     workers: list[WorkerProcess] = []
     for _ in range(cycles):

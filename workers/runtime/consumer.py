@@ -49,6 +49,8 @@ __all__ = ["Consumer", "Outcome"]
 
 log = logging.getLogger("workers.consumer")
 
+# How long a receive may wait for more slots to come free, to fetch a fuller batch.
+RECEIVE_GATHER_SECONDS = 0.02
 # How often the main thread looks for handlers past their timeout.
 WATCH_INTERVAL_SECONDS = 0.25
 
@@ -185,12 +187,17 @@ class Consumer:
         failures = 0
         expecting_work = True  # protect the task before the first receive
         while not self._stopping.is_set():
-            count = self._slots.take(BATCH_ENTRIES, self._stopping.is_set)
+            count = self._slots.take(
+                min(BATCH_ENTRIES, self._slots.size), self._stopping.is_set, RECEIVE_GATHER_SECONDS
+            )
             if count == 0:
                 return
             if expecting_work:
                 self._keeper.want("receiving", True)
                 self._keeper.wait_protected()
+            if self._stopping.is_set():  # stopped while waiting for the agent
+                self._slots.give(count)
+                return
             started = self._clock()
             try:
                 raw = self._receive(count)

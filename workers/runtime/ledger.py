@@ -115,10 +115,17 @@ class Slots:
         self._free = size
         self._changed = threading.Condition()
 
-    def take(self, most: int, stopping: Callable[[], bool]) -> int:
-        """Wait for at least one free slot; take up to `most`. 0 when the worker is stopping."""
+    def take(self, most: int, stopping: Callable[[], bool], gather: float = 0.0) -> int:
+        """Wait for at least one free slot, then up to `gather` seconds for `most` to be free;
+        take up to `most`. 0 when the worker is stopping.
+
+        Handlers that started together (one receive) tend to end together: waiting a moment
+        for the rest turns many receives of 1 message into one receive of many.
+        """
         with self._changed:
             self._changed.wait_for(lambda: self._free > 0 or stopping())
+            if gather > 0:
+                self._changed.wait_for(lambda: self._free >= most or stopping(), timeout=gather)
             if stopping():
                 return 0
             taken = min(most, self._free)
