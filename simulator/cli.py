@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from simulator.cost import DEFAULT_REGION, PRICES, prices_for
 from simulator.planner import plan_capacity, scaling_snippet
-from simulator.policies import MODES, mode_of
+from simulator.policies import MODES, UnsupportedModeError, mode_of
 from simulator.report import format_table, summarize
 from simulator.runner import (
     DEFAULT_HOURS,
@@ -39,7 +39,7 @@ EXIT_USAGE = 2
 EXIT_GOAL_NOT_MET = 1
 DEFAULT_PLOT_DIR = Path(".local/simulations")
 # Errors a user can fix by changing what they typed; anything else is a bug and may trace.
-_USER_ERRORS = (WorkloadError, SpecError, HandlerTimeError, TimingsError)
+_USER_ERRORS = (WorkloadError, SpecError, HandlerTimeError, TimingsError, UnsupportedModeError)
 
 
 class _OneLineParser(argparse.ArgumentParser):

@@ -41,7 +41,15 @@ if TYPE_CHECKING:
     from modules.config import ConsumerSpec
     from simulator.timings import Timings
 
-__all__ = ["MODES", "BacklogPerTaskMode", "PolicyMode", "QueueDepthMode", "ScalingPlan", "mode_of"]
+__all__ = [
+    "MODES",
+    "BacklogPerTaskMode",
+    "PolicyMode",
+    "QueueDepthMode",
+    "ScalingPlan",
+    "UnsupportedModeError",
+    "mode_of",
+]
 
 
 @dataclass(frozen=True)
@@ -229,11 +237,15 @@ MODES: dict[type[BaseModel], type[PolicyMode]] = {
 }
 
 
+class UnsupportedModeError(ValueError):
+    """A scaling mode the simulator has no model of yet."""
+
+
 def mode_of(spec: ConsumerSpec) -> type[PolicyMode]:
     try:
         return MODES[type(spec.scaling)]
     except KeyError:
-        raise NotImplementedError(
+        raise UnsupportedModeError(
             f"the simulator has no model of scaling mode {type(spec.scaling).__name__}; "
             "add a PolicyMode to simulator/policies.py MODES"
         ) from None

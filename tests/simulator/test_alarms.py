@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from simulator.timings import Timings
-from tests.simulator.conftest import consumer, run
+from tests.simulator.support import consumer, run
 
 if TYPE_CHECKING:
     from modules.config import ConsumerSpec

@@ -14,7 +14,7 @@ from simulator.report import summarize
 from simulator.tasks import Fixed
 from simulator.timings import Timings
 from simulator.workload import parse_workload
-from tests.simulator.conftest import consumer, fixed_tasks, run
+from tests.simulator.support import consumer, fixed_tasks, run
 
 if TYPE_CHECKING:
     from modules.config import ConsumerSpec

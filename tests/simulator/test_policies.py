@@ -18,7 +18,7 @@ from simulator.autoscaling import (
 )
 from simulator.policies import MODES, mode_of
 from simulator.timings import Timings
-from tests.simulator.conftest import consumer
+from tests.simulator.support import consumer
 
 CONSTRUCT = Path(__file__).resolve().parents[2] / "modules/constructs/backlog_scaling.py"
 
