@@ -566,6 +566,7 @@ _TYPE_RULES = {
     "list_type": "a list",
     "dict_type": "a mapping of keys to values",
     "model_type": "a mapping of keys to values",
+    "model_attributes_type": "a mapping of keys to values",
 }
 _BOUND_RULES = {
     "greater_than_equal": ("ge", "at least"),
