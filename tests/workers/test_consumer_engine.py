@@ -181,3 +181,23 @@ def test_a_delete_that_fails_for_good_is_redelivered_and_recognised_by_message_i
     (duplicate,) = events(caplog, "duplicate")
     assert duplicate.idempotency_key == message_id
     assert duplicate.receive_count == 2
+
+
+def test_an_engine_error_stops_the_consumer_as_failed_instead_of_idling_forever(
+    sqs: SQSClient, queue_pair: QueuePair, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a receive that fails in a way the engine does not expect (a bug, not an outage)
+    def broken(**_: Any) -> None:
+        raise RuntimeError("injected engine bug")
+
+    sqs.meta.events.register("before-call.sqs.ReceiveMessage", broken)
+    consumer = Consumer(sqs, fast_settings(queue_pair), Recorder())
+
+    # when it runs, it stops by itself, marked failed (the process then exits 1)
+    run = threading.Thread(target=consumer.run, daemon=True)
+    run.start()
+    run.join(timeout=10)
+
+    assert not run.is_alive()
+    assert consumer.failed
+    assert events(caplog, "engine thread died")

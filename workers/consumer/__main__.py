@@ -22,7 +22,7 @@ Environment (one clear line and exit code 2 when one is missing or malformed):
   ECS_AGENT_URI                    Set by ECS; enables scale-in protection.
   AWS_REGION, AWS_ENDPOINT_URL(_SQS): read by boto3 itself.
 
-SIGTERM or SIGINT: stop receiving, drain, exit 0.
+SIGTERM or SIGINT: stop receiving, drain, exit 0. Exit 1 if the engine stopped on its own error.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ def main() -> None:
     consumer = Consumer(client, settings, handler, protection=protection)
     call_on_stop_signal(consumer.stop)
     consumer.run()
+    if consumer.failed:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,7 @@ class Consumer:
         )
         self._outbox = Outbox(client, settings.queue_url, self._ledger, timing, clock)
         self._receiver = threading.Thread(target=self._receive_loop, name="receiver", daemon=True)
+        self.failed = False  # True when the engine stopped itself because of its own error
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -138,6 +139,12 @@ class Consumer:
         self._receiver.start()
         while not self._stopping.wait(WATCH_INTERVAL_SECONDS):
             self._report_overruns()
+            if not (self._receiver.is_alive() and self._outbox.alive):
+                # A bug in the engine killed a thread: drain and exit non-zero, so that ECS
+                # starts a fresh task instead of leaving one that holds a slot in the service.
+                log.error("engine thread died")
+                self.failed = True
+                self.stop()
         self._drain()
 
     def _drain(self) -> None:
@@ -184,6 +191,12 @@ class Consumer:
     # -- receiving ---------------------------------------------------------------------------
 
     def _receive_loop(self) -> None:
+        try:
+            self._receive_until_stopped()
+        except Exception:
+            log.exception("internal error")
+
+    def _receive_until_stopped(self) -> None:
         failures = 0
         expecting_work = True  # protect the task before the first receive
         while not self._stopping.is_set():

@@ -130,6 +130,10 @@ class Outbox:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() or self._closing
+
     def close(self, deadline: float) -> int:
         """Send everything queued, retrying until `deadline`; return how many were not sent."""
         with self._changed:
@@ -144,6 +148,12 @@ class Outbox:
     # -- the sending thread ------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._send_until_closed()
+        except Exception:
+            log.exception("internal error")
+
+    def _send_until_closed(self) -> None:
         heartbeat_at = self._clock()
         while True:
             ready, finished = self._next_ready(heartbeat_at)
