@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from modules.schedule_expression import InvalidSchedule, check_schedule, check_timezone
 from modules.sizing import NoFargateSize, TaskSize, fargate_size
 
 if TYPE_CHECKING:
@@ -177,6 +178,40 @@ class S3State(Strict):
     use_lockfile: bool = Field(True, description="S3-native state locking. Default: true.")
 
 
+# Slack workspace and channel ids, as AWS Chatbot takes them (T0123ABCD, C0123ABCD).
+SLACK_ID_PATTERN = r"^[0-9A-Z]{1,255}$"
+
+
+class SlackChannel(Strict):
+    """A Slack channel that receives every alert through AWS Chatbot.
+
+    The workspace must have been authorized once in the AWS Chatbot console (an OAuth step
+    Terraform cannot do); after that, Terraform only needs the two ids.
+    """
+
+    workspace_id: str = Field(
+        description="Slack workspace (team) id, e.g. T0123ABCD (shown in the Chatbot console)."
+    )
+    channel_id: str = Field(
+        description="Slack channel id, e.g. C0123ABCD (Slack: channel details, at the bottom)."
+    )
+
+    @field_validator("workspace_id", "channel_id")
+    @classmethod
+    def _slack_id(cls, value: str) -> str:
+        if not re.fullmatch(SLACK_ID_PATTERN, value):
+            raise ValueError("must be a Slack id: uppercase letters and digits, e.g. T0123ABCD")
+        return value
+
+
+class AlertsSpec(Strict):
+    """Where alerts go besides `alert_emails`."""
+
+    slack: SlackChannel | None = Field(
+        None, description="Also post every alert to this Slack channel. Default: none."
+    )
+
+
 class ProjectConfig(Strict):
     """`platform.yaml`: what every stack shares."""
 
@@ -195,6 +230,9 @@ class ProjectConfig(Strict):
     )
     alert_emails: list[Annotated[str, Field(pattern=EMAIL_PATTERN)]] = Field(
         default_factory=list, description="Addresses subscribed to the alert topic. Default: none."
+    )
+    alerts: AlertsSpec = Field(
+        default_factory=AlertsSpec, description="Chat delivery of alerts. Default: email only."
     )
 
 
@@ -460,10 +498,91 @@ class ProducerSpec(ServiceBase):
     tasks: int = Field(1, ge=0, le=1000, description="Running tasks. Default: 1.")
 
 
-ServiceSpec = Annotated[ConsumerSpec | ProducerSpec, Field(discriminator="kind")]
-ServiceT = TypeVar("ServiceT", ConsumerSpec, ProducerSpec)
+class RetrySpec(Strict):
+    """How EventBridge Scheduler retries starting the job's tasks when RunTask fails (throttling,
+    no capacity). A task that starts and then fails is not retried: it raises an alert."""
+
+    maximum_retry_attempts: int = Field(
+        185, ge=0, le=185, description="Retries of a failed start, 0 to 185. Default: 185."
+    )
+    maximum_event_age_seconds: int = Field(
+        86400,
+        ge=60,
+        le=86400,
+        description=(
+            "Give up (and send the invocation to the DLQ) this long after the scheduled time, "
+            "60 to 86400. Default: 86400."
+        ),
+    )
+
+
+class ScheduledSpec(ServiceBase):
+    """A job: its containers run to completion on a schedule (EventBridge Scheduler -> RunTask)."""
+
+    kind: Literal["scheduled"] = Field(description="Runs on a schedule, then exits.")
+    schedule: str = Field(
+        description=(
+            "When it runs: rate(<n> minute(s)|hour(s)|day(s)), or cron(<minutes> <hours> "
+            "<day-of-month> <month> <day-of-week> <year>) with `?` in one day field, "
+            "e.g. rate(15 minutes) or cron(0 8 ? * MON-FRI *)."
+        )
+    )
+    timezone: str = Field(
+        "UTC", description="IANA time zone a cron schedule is read in. Default: UTC."
+    )
+    enabled: bool = Field(
+        True,
+        description=(
+            "false pauses the schedule and keeps every resource; true resumes it. Default: true."
+        ),
+    )
+    task_count: int = Field(
+        1, ge=1, le=10, description="Tasks each run starts, 1 to 10. Default: 1."
+    )
+    retry: RetrySpec = Field(
+        default_factory=RetrySpec,
+        description="Retries of a run whose tasks could not be started. Default: Scheduler's own.",
+    )
+    flexible_window_minutes: int | None = Field(
+        None,
+        ge=1,
+        le=1440,
+        description=(
+            "Let Scheduler start a run up to this many minutes late, to spread load (1 to "
+            "1440). Default: off (on time)."
+        ),
+    )
+    watches: str | None = Field(
+        None,
+        pattern=NAME_PATTERN,
+        description=(
+            "A consumer whose queue the job may read the attributes of (depth, in flight); its "
+            "URL is QUEUE_URL. Default: none."
+        ),
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        try:
+            return check_schedule(value)
+        except InvalidSchedule as error:
+            raise ValueError(str(error)) from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            return check_timezone(value)
+        except InvalidSchedule as error:
+            raise ValueError(str(error)) from None
+
+
+AnyService = ConsumerSpec | ProducerSpec | ScheduledSpec
+ServiceSpec = Annotated[AnyService, Field(discriminator="kind")]
+ServiceT = TypeVar("ServiceT", ConsumerSpec, ProducerSpec, ScheduledSpec)
 M = TypeVar("M")
-SERVICE_KINDS = ("consumer", "producer")
+SERVICE_KINDS = ("consumer", "producer", "scheduled")
 
 
 class PlatformConfig(BaseModel):
@@ -473,9 +592,9 @@ class PlatformConfig(BaseModel):
 
     root: Path
     project: ProjectConfig
-    services: tuple[ConsumerSpec | ProducerSpec, ...]
+    services: tuple[AnyService, ...]
 
-    def service(self, name: str) -> ConsumerSpec | ProducerSpec:
+    def service(self, name: str) -> AnyService:
         return next(service for service in self.services if service.name == name)
 
     def of_kind(self, kind: type[ServiceT]) -> list[ServiceT]:
@@ -796,7 +915,7 @@ def _validate(adapter: TypeAdapter[M], root: Any, data: dict[str, Any], label: s
 
 
 _PROJECT = TypeAdapter(ProjectConfig)
-_SERVICE: TypeAdapter[ConsumerSpec | ProducerSpec] = TypeAdapter(ServiceSpec)
+_SERVICE: TypeAdapter[AnyService] = TypeAdapter(ServiceSpec)
 
 
 def load_config(root: Path) -> PlatformConfig:
@@ -812,7 +931,7 @@ def load_config(root: Path) -> PlatformConfig:
     except ConfigError as error:
         problems += error.problems
 
-    services: list[ConsumerSpec | ProducerSpec] = []
+    services: list[AnyService] = []
     invalid: set[str] = set()
     for spec_path in sorted((root / WORKERS_DIR).glob(f"*/{SERVICE_FILE}")):
         label = spec_path.relative_to(root).as_posix()
@@ -833,7 +952,7 @@ def load_config(root: Path) -> PlatformConfig:
     return PlatformConfig(root=root, project=project, services=tuple(services))
 
 
-def _cross_checks(services: list[ConsumerSpec | ProducerSpec], invalid: set[str]) -> list[str]:
+def _cross_checks(services: list[AnyService], invalid: set[str]) -> list[str]:
     """Rules that span several files. `invalid`: folders whose spec already failed on its own."""
     problems = []
     consumers = {service.name for service in services if isinstance(service, ConsumerSpec)}
@@ -853,6 +972,17 @@ def _cross_checks(services: list[ConsumerSpec | ProducerSpec], invalid: set[str]
             allowed = ", ".join(sorted(consumers)) or "none declared"
             problems.append(
                 f"{label}: sends_to: no consumer named '{service.sends_to}' declares a queue; "
+                f"consumers: {allowed}"
+            )
+        if (
+            isinstance(service, ScheduledSpec)
+            and service.watches is not None
+            and service.watches not in consumers
+            and service.watches not in invalid
+        ):
+            allowed = ", ".join(sorted(consumers)) or "none declared"
+            problems.append(
+                f"{label}: watches: no consumer named '{service.watches}' declares a queue; "
                 f"consumers: {allowed}"
             )
     return problems

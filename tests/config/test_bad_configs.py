@@ -96,7 +96,7 @@ class BadConfig:
     expected: tuple[str, ...]  # every problem line, in order, exactly
 
 
-PROJECT_KEYS = "project, region, tags, network, state, alert_emails"
+PROJECT_KEYS = "project, region, tags, network, state, alert_emails, alerts"
 CONSUMER_KEYS = "description, containers, logs, kind, concurrency, queue, scaling"
 BACKLOG_SCALING_KEYS = (
     "mode, min_tasks, max_tasks, acceptable_latency_seconds, processing_time_seconds, idle_minutes"
@@ -184,7 +184,7 @@ CORPUS = [
     BadConfig(
         "comments-only-service-file",
         (write_text(CONSUMER, "# to do\n"),),
-        (f"{CONSUMER}: kind: required, but missing; one of 'consumer', 'producer'",),
+        (f"{CONSUMER}: kind: required, but missing; one of 'consumer', 'producer', 'scheduled'",),
     ),
     BadConfig(
         "file-is-a-list",
@@ -232,7 +232,7 @@ CORPUS = [
     BadConfig(
         "unknown-kind",
         (set_key(CONSUMER, "kind", "cron"),),
-        (f"{CONSUMER}: kind: must be one of 'consumer', 'producer'; got 'cron'",),
+        (f"{CONSUMER}: kind: must be one of 'consumer', 'producer', 'scheduled'; got 'cron'",),
     ),
     # --- queue and scaling
     BadConfig(
