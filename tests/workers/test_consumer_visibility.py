@@ -88,8 +88,10 @@ def test_an_overrunning_handler_fails_but_keeps_its_message_and_slot_until_it_en
     worker.wait_for_events("handler timeout", 1, timeout=5)
 
     def slow_still_hidden() -> None:
+        # With the only slot taken nothing else is received: had the slow message reappeared,
+        # both would be visible. (Once the failure is logged, "quick" may already be in flight.)
         visible, in_flight = queue_counts(sqs, queue_pair.url)
-        assert (visible, in_flight) == (1, 1), "the slow message reappeared or lost its slot"
+        assert (visible + in_flight, in_flight >= 1) == (2, True), "the slow message reappeared"
 
     sample_until(lambda: bool(worker.events("failed")), slow_still_hidden, 10, "the failure")
     worker.wait_for_events("handled", 1, timeout=15)
