@@ -30,8 +30,7 @@ from modules.config import (
     PROJECT_FILE,
     SERVICE_FILE,
     WORKERS_DIR,
-    ConsumerSpec,
-    ProducerSpec,
+    AnyService,
     ProjectConfig,
     ServiceBase,
 )
@@ -298,7 +297,7 @@ def documented_models() -> list[tuple[type[BaseModel], frozenset[str]]]:
     """Every model with a table in the reference, and the fields its table leaves out."""
     common = frozenset(ServiceBase.model_fields)
     tops = [(ProjectConfig, frozenset()), (ServiceBase, frozenset({"name"}))]
-    tops += [(spec, common) for spec in (ConsumerSpec, ProducerSpec)]
+    tops += [(spec, common) for spec in get_args(AnyService)]
     found = list(tops)
     for model, skip in tops:
         found += [(nested.model, frozenset()) for nested in nested_models(model, "", skip)]
@@ -321,7 +320,7 @@ def render() -> str:
             "",
         ],
     )
-    for spec in (ConsumerSpec, ProducerSpec):
+    for spec in get_args(AnyService):
         kind = get_args(_unwrap(spec.model_fields["kind"].annotation)[0])[0]
         lines += _section(f"### `{service_file}` with `kind: {kind}`", spec, common, [])
     return "\n".join(lines).rstrip() + "\n"

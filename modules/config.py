@@ -232,7 +232,8 @@ class ProjectConfig(Strict):
         default_factory=list, description="Addresses subscribed to the alert topic. Default: none."
     )
     alerts: AlertsSpec = Field(
-        default_factory=AlertsSpec, description="Chat delivery of alerts. Default: email only."
+        default_factory=AlertsSpec,
+        description="Where alerts go besides alert_emails: a Slack channel, if any.",
     )
 
 
@@ -503,15 +504,15 @@ class RetrySpec(Strict):
     no capacity). A task that starts and then fails is not retried: it raises an alert."""
 
     maximum_retry_attempts: int = Field(
-        185, ge=0, le=185, description="Retries of a failed start, 0 to 185. Default: 185."
+        185, ge=0, le=185, description="Retries of a failed start. Default: 185."
     )
     maximum_event_age_seconds: int = Field(
         86400,
         ge=60,
         le=86400,
         description=(
-            "Give up (and send the invocation to the DLQ) this long after the scheduled time, "
-            "60 to 86400. Default: 86400."
+            "Give up (and send the invocation to the DLQ) this many seconds after the scheduled "
+            "time. Default: 86400."
         ),
     )
 
@@ -536,20 +537,18 @@ class ScheduledSpec(ServiceBase):
             "false pauses the schedule and keeps every resource; true resumes it. Default: true."
         ),
     )
-    task_count: int = Field(
-        1, ge=1, le=10, description="Tasks each run starts, 1 to 10. Default: 1."
-    )
+    task_count: int = Field(1, ge=1, le=10, description="Tasks each run starts. Default: 1.")
     retry: RetrySpec = Field(
         default_factory=RetrySpec,
-        description="Retries of a run whose tasks could not be started. Default: Scheduler's own.",
+        description="Retries of a run whose tasks could not be started (Scheduler's defaults).",
     )
     flexible_window_minutes: int | None = Field(
         None,
         ge=1,
         le=1440,
         description=(
-            "Let Scheduler start a run up to this many minutes late, to spread load (1 to "
-            "1440). Default: off (on time)."
+            "Let Scheduler start a run up to this many minutes late, to spread load. "
+            "Default: off (on time)."
         ),
     )
     watches: str | None = Field(
