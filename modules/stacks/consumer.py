@@ -12,7 +12,8 @@ from modules.cdk import aws
 from modules.config import WORKERS_DIR, BacklogPerTaskScaling
 from modules.constructs.backlog_scaling import BacklogScaling, BacklogScalingProps
 from modules.constructs.container_image import ContainerImage, ContainerImageProps
-from modules.constructs.fargate_service import ClusterHandles, FargateService, FargateServiceProps
+from modules.constructs.fargate_service import FargateService, FargateServiceProps
+from modules.constructs.task_definition import ClusterHandles
 from modules.constructs.work_queue import WorkQueue, WorkQueueProps
 from modules.iam import Statement
 from modules.naming import log_group_name, repository_name, resource_name

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from modules.cdk import aws
 from modules.config import WORKERS_DIR
 from modules.constructs.container_image import ContainerImage, ContainerImageProps
-from modules.constructs.fargate_service import ClusterHandles, FargateService, FargateServiceProps
+from modules.constructs.fargate_service import FargateService, FargateServiceProps
+from modules.constructs.task_definition import ClusterHandles
 from modules.iam import Statement
 from modules.naming import log_group_name, repository_name, resource_name
 from modules.stacks.base import REPO_ROOT_FROM_STACK_DIR, PlatformStack

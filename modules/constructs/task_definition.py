@@ -1,0 +1,201 @@
+"""A worker's task: its task role and its Fargate task definition, shared by services and jobs.
+
+Every container runs the worker's one image as a numeric non-root user on a read-only root
+filesystem (only /tmp is writable), with an init process to reap children and forward signals,
+and logs to the worker's log group, which the logs stack owns. The task size is the smallest
+valid Fargate size that holds the containers together (`ServiceBase.task_size`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from modules.cdk import aws
+from modules.iam import Condition, Statement, role_with_policy
+from modules.naming import resource_name
+from modules.stacks.cluster import (
+    CLUSTER_ARN,
+    CLUSTER_NAME,
+    EXECUTION_ROLE_ARN,
+    PRIVATE_SUBNET_IDS,
+    TASK_SECURITY_GROUP_ID,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from modules.cdk import Construct, DataResource
+    from modules.config import ServiceBase
+    from modules.stacks.base import RemoteState
+
+# The uid the worker Dockerfiles run as (USER 10001:10001); numeric, so ECS can tell it is not root.
+CONTAINER_USER = "10001"
+TMP_VOLUME = "tmp"
+TMP_PATH = "/tmp"
+# ECS's own default: SIGKILL 30 s after SIGTERM.
+DEFAULT_STOP_TIMEOUT_SECONDS = 30
+TASKS_SERVICE_PRINCIPAL = "ecs-tasks.amazonaws.com"
+# Where services and jobs start their tasks: on-demand Fargate, named rather than left to the
+# cluster's default, because a Spot interruption mid-message costs a redelivery (mid-job, a rerun).
+CAPACITY_PROVIDER = "FARGATE"
+
+
+@dataclass(frozen=True)
+class ClusterHandles:
+    """What a service or job takes from the cluster stack (all Terraform references)."""
+
+    cluster_arn: str
+    cluster_name: str
+    execution_role_arn: str
+    private_subnet_ids: list[str]
+    task_security_group_id: str
+
+    @classmethod
+    def from_remote_state(cls, state: RemoteState) -> ClusterHandles:
+        return cls(
+            cluster_arn=state.get_string(CLUSTER_ARN),
+            cluster_name=state.get_string(CLUSTER_NAME),
+            execution_role_arn=state.get_string(EXECUTION_ROLE_ARN),
+            private_subnet_ids=state.get_list(PRIVATE_SUBNET_IDS),
+            task_security_group_id=state.get_string(TASK_SECURITY_GROUP_ID),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskDefinitionProps:
+    """What a worker's task needs.
+
+    name: task definition family and task role name (`<name>-task`).
+    spec: the service or job spec (containers, task size).
+    cluster: handles from the cluster stack (the execution role).
+    image_uri: `<repository url>:<tag>` every container runs.
+    image_build: the resource that pushes that image; the task definition waits for it.
+    log_group: the worker's log group (naming.log_group_name; the logs stack creates it).
+    region: the project's region (awslogs needs it).
+    account_id: this account; the task role trusts ECS only on its behalf.
+    environment: platform variables, added to each container's own.
+    task_role_statements: everything the task's code may do; nothing else.
+    stop_timeout: seconds between SIGTERM and SIGKILL (Fargate: at most 120). Default: 30.
+    """
+
+    name: str
+    spec: ServiceBase
+    cluster: ClusterHandles
+    image_uri: str
+    image_build: DataResource
+    log_group: str
+    region: str
+    account_id: str
+    environment: Mapping[str, str]
+    task_role_statements: tuple[Statement, ...]
+    stop_timeout: int = DEFAULT_STOP_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    """What `add_worker_task` created, and the Python value behind the container definitions
+    (for tests and reviews)."""
+
+    task_role: aws.iam_role.IamRole
+    task_definition: aws.ecs_task_definition.EcsTaskDefinition
+    container_definitions: list[dict[str, Any]]
+
+
+def add_worker_task(scope: Construct, props: TaskDefinitionProps) -> WorkerTask:
+    """Add the task role (`task_role`) and the task definition (`task_definition`) to `scope`.
+
+    A function rather than a construct of its own: the services created before jobs existed
+    keep their resources' addresses (a construct in between would rename, so replace, them).
+    """
+    task_role = role_with_policy(
+        scope,
+        "task_role",
+        name=resource_name(props.name, "task"),
+        service=TASKS_SERVICE_PRINCIPAL,
+        statements=props.task_role_statements,
+        # Confused deputy: ECS may assume this role only for tasks of this account.
+        trust_conditions=(Condition("StringEquals", "aws:SourceAccount", (props.account_id,)),),
+    )
+    definitions = container_definitions(props)
+    task = aws.ecs_task_definition
+    size = props.spec.task_size
+    task_definition = task.EcsTaskDefinition(
+        scope,
+        "task_definition",
+        family=props.name,
+        requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc",
+        cpu=str(size.cpu),
+        memory=str(size.memory),
+        runtime_platform=task.EcsTaskDefinitionRuntimePlatform(
+            operating_system_family="LINUX", cpu_architecture="X86_64"
+        ),
+        execution_role_arn=props.cluster.execution_role_arn,
+        task_role_arn=task_role.arn,
+        # Task storage, writable, gone with the task: the root filesystem stays read-only.
+        volume=[task.EcsTaskDefinitionVolume(name=TMP_VOLUME)],
+        container_definitions=json.dumps(definitions, sort_keys=True),
+        # A task definition naming a tag that was never pushed would fail every task start.
+        depends_on=[props.image_build],
+    )
+    return WorkerTask(task_role, task_definition, definitions)
+
+
+def container_definitions(props: TaskDefinitionProps) -> list[dict[str, Any]]:
+    """One definition per container of the spec, every one running the worker's image."""
+    return [
+        {
+            "name": container.name,
+            "image": props.image_uri,
+            "essential": True,
+            "cpu": container.cpu,
+            # A reservation, not a hard limit: the task size may round up, and the spare memory
+            # is better used than a container killed below what the task has.
+            "memoryReservation": container.memory,
+            **(
+                {"command": [terraform_literal(part) for part in container.command]}
+                if container.command is not None
+                else {}
+            ),
+            "environment": [
+                {"name": name, "value": value}
+                for name, value in sorted(
+                    {
+                        **{
+                            name: terraform_literal(value)
+                            for name, value in container.environment.items()
+                        },
+                        # The platform's values may be Terraform references (the queue URL).
+                        **props.environment,
+                    }.items()
+                )
+            ],
+            "user": CONTAINER_USER,
+            "readonlyRootFilesystem": True,
+            "mountPoints": [
+                {"sourceVolume": TMP_VOLUME, "containerPath": TMP_PATH, "readOnly": False}
+            ],
+            "linuxParameters": {"initProcessEnabled": True},
+            "stopTimeout": props.stop_timeout,
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": props.log_group,
+                    "awslogs-region": props.region,
+                    "awslogs-stream-prefix": props.spec.name,
+                },
+            },
+        }
+        for container in props.spec.containers
+    ]
+
+
+def terraform_literal(text: str) -> str:
+    """`text` as Terraform will pass it on: its template sequences escaped.
+
+    cdk.tf.json strings are templates, so a developer's `${...}` or `%{...}` would be evaluated
+    (or fail the plan) instead of reaching the container as written.
+    """
+    return text.replace("${", "$${").replace("%{", "%%{")
