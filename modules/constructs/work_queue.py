@@ -108,35 +108,65 @@ class WorkQueue(Construct):
             ("queue", self.queue),
             ("dead_letter_queue", self.dead_letter_queue),
         ):
-            aws.sqs_queue_policy.SqsQueuePolicy(
-                self,
-                f"{construct_id_}_tls_only",
-                queue_url=queue.url,
-                policy=policy_document(
-                    self,
-                    f"{construct_id_}_tls_only_document",
-                    deny_without_tls("DenyWithoutTls", queue.arn),
-                ).json,
-            )
+            add_tls_only_policy(self, construct_id_, queue)
 
         # Any message in the DLQ was received max_receive_count times and never deleted: a human
-        # has to look at it. Maximum over one minute, so a single message is enough.
-        self.dead_letter_alarm = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+        # has to look at it.
+        self.dead_letter_alarm = add_dead_letter_alarm(
             self,
             "dead_letter_alarm",
             alarm_name=props.alarm_name,
-            alarm_description=f"Messages in {props.dead_letter_queue_name}: handling failed "
+            description=f"Messages in {props.dead_letter_queue_name}: handling failed "
             f"{spec.max_receive_count} times. Inspect them, fix the handler, then redrive.",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dead_letter_queue.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            # SQS stops publishing for an idle queue: no data means no dead letters.
-            treat_missing_data="notBreaching",
-            alarm_actions=[props.alert_topic_arn],
-            ok_actions=[props.alert_topic_arn],
+            queue=self.dead_letter_queue,
+            alert_topic_arn=props.alert_topic_arn,
         )
+
+
+def add_tls_only_policy(
+    scope: Construct, construct_id: str, queue: aws.sqs_queue.SqsQueue
+) -> aws.sqs_queue_policy.SqsQueuePolicy:
+    """The queue's policy: deny every request not made over TLS (`<construct_id>_tls_only`)."""
+    return aws.sqs_queue_policy.SqsQueuePolicy(
+        scope,
+        f"{construct_id}_tls_only",
+        queue_url=queue.url,
+        policy=policy_document(
+            scope,
+            f"{construct_id}_tls_only_document",
+            deny_without_tls("DenyWithoutTls", queue.arn),
+        ).json,
+    )
+
+
+def add_dead_letter_alarm(
+    scope: Construct,
+    construct_id: str,
+    *,
+    alarm_name: str,
+    description: str,
+    queue: aws.sqs_queue.SqsQueue,
+    alert_topic_arn: str,
+) -> aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
+    """An alarm on any message in a dead-letter queue, to the alert topic (alarm and back to OK).
+
+    Maximum over one minute, so a single message is enough.
+    """
+    return aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+        scope,
+        construct_id,
+        alarm_name=alarm_name,
+        alarm_description=description,
+        namespace="AWS/SQS",
+        metric_name="ApproximateNumberOfMessagesVisible",
+        dimensions={"QueueName": queue.name},
+        statistic="Maximum",
+        period=60,
+        evaluation_periods=1,
+        threshold=0,
+        comparison_operator="GreaterThanThreshold",
+        # SQS stops publishing for an idle queue: no data means no dead letters.
+        treat_missing_data="notBreaching",
+        alarm_actions=[alert_topic_arn],
+        ok_actions=[alert_topic_arn],
+    )
