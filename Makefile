@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: synth test lint local deploy clean bench-consumer bench-synth
+.PHONY: synth test lint local deploy clean bench-consumer bench-synth changed plan
 
 synth: $(STAMP)  ## Synthesize every stack into cdktf.out/stacks/<name>/cdk.tf.json
 	$(PY) main.py
@@ -35,6 +35,14 @@ bench-simulate: $(STAMP)  ## Wall time of a simulated 24-hour day of the seed wo
 
 bench-synth: $(STAMP)  ## Synth wall time, peak RSS and cost per service: fast path vs plain imports
 	$(PY) -m bench.synth
+
+changed: $(STAMP)  ## Stacks whose synthesized output differs from BASE, in apply order: make changed BASE=origin/main [JSON=1]
+	$(if $(BASE),,$(error BASE is required, e.g. make changed BASE=origin/main))
+	$(PY) -m pipeline changed --base '$(BASE)' $(if $(JSON),--json)
+
+plan: $(STAMP)  ## Synth, terraform init and plan one stack, then summarize: make plan STACK=consumer
+	$(if $(STACK),,$(error STACK is required, e.g. make plan STACK=consumer))
+	$(PY) -m pipeline plan '$(STACK)'
 
 deploy: $(STAMP) node_modules/.installed  ## make deploy STACK=producer
 	npx cdktf deploy $(STACK)
