@@ -6,11 +6,12 @@ import shutil
 from typing import TYPE_CHECKING
 
 from modules.cdk import App
-from modules.config import ConsumerSpec, ProducerSpec
+from modules.config import ConsumerSpec, ProducerSpec, ScheduledSpec
 from modules.stacks.cluster import ClusterStack
 from modules.stacks.consumer import ConsumerStack
 from modules.stacks.logs import LogsStack
 from modules.stacks.producer import ProducerStack
+from modules.stacks.scheduled import ScheduledStack
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -18,7 +19,11 @@ if TYPE_CHECKING:
     from modules.config import PlatformConfig
 
 # Which stack a service kind becomes. Platform stacks come first: they are applied first.
-SERVICE_STACKS = {ConsumerSpec: ConsumerStack, ProducerSpec: ProducerStack}
+SERVICE_STACKS = {
+    ConsumerSpec: ConsumerStack,
+    ProducerSpec: ProducerStack,
+    ScheduledSpec: ScheduledStack,
+}
 
 
 def build_app(config: PlatformConfig, outdir: Path) -> App:

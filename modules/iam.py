@@ -37,6 +37,12 @@ class Statement:
     conditions: tuple[Condition, ...] = ()
 
 
+def sid_word(name: str) -> str:
+    """A config name as part of a statement id, which takes letters and digits only:
+    `queue-report` -> `QueueReport`."""
+    return name.title().replace("-", "")
+
+
 def policy_document(scope: Construct, construct_id: str, *statements: Statement) -> Document:
     doc = aws.data_aws_iam_policy_document
     return Document(

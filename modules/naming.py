@@ -17,6 +17,11 @@ def resource_name(project: str, *parts: str) -> str:
     return "-".join((project, *parts))
 
 
+def cluster_name(project: str) -> str:
+    """The ECS cluster: the cluster stack creates it; the logs stack's failure alerts match it."""
+    return resource_name(project)
+
+
 def log_group_name(project: str, service: str) -> str:
     return f"/{project}/{service}"
 
@@ -33,6 +38,11 @@ def repository_name(project: str, service: str) -> str:
 
 def alert_topic_name(project: str) -> str:
     return resource_name(project, "alerts")
+
+
+def chat_alert_topic_name(project: str) -> str:
+    """The topic AWS Chatbot relays to Slack: alerts in Chatbot's custom-notification format."""
+    return resource_name(project, "alerts", "chat")
 
 
 def alert_key_alias(project: str) -> str:

@@ -60,6 +60,7 @@ class AlertTopic(Construct):
     """Public fields: `key`, `topic`, `subscriptions` (by address).
 
     `emails`: addresses to subscribe (each must confirm by mail). Default: none.
+    `add_topic` adds another topic under the same key and policy (e.g. one for chat delivery).
     """
 
     def __init__(
@@ -126,25 +127,8 @@ class AlertTopic(Construct):
             self, "key_alias", name=alert_key_alias(project), target_key_id=self.key.key_id
         )
 
-        self.topic = aws.sns_topic.SnsTopic(
-            self, "topic", name=alert_topic_name(project), kms_master_key_id=self.key.arn
-        )
-        topic_policy = policy_document(
-            self,
-            "topic_policy",
-            Statement(
-                sid="AccountServicesPublish",
-                principals={"Service": PUBLISHING_SERVICES},
-                actions=("sns:Publish",),
-                resources=(self.topic.arn,),
-                conditions=(same_account,),
-            ),
-        )
-        # Replaces SNS's default topic policy: principals of this account still get access through
-        # their IAM policies (same-account access needs only one of the two to allow it).
-        aws.sns_topic_policy.SnsTopicPolicy(
-            self, "topic_policy_attachment", arn=self.topic.arn, policy=topic_policy.json
-        )
+        self._same_account = same_account
+        self.topic = self.add_topic("topic", alert_topic_name(project))
 
         self.subscriptions = {
             address: aws.sns_topic_subscription.SnsTopicSubscription(
@@ -156,6 +140,31 @@ class AlertTopic(Construct):
             )
             for address in sorted(set(emails))
         }
+
+    def add_topic(self, construct_id: str, name: str) -> aws.sns_topic.SnsTopic:
+        """A topic encrypted with this construct's key that this account's alarms and rules may
+        publish to (`<construct_id>`, `<construct_id>_policy`, `<construct_id>_policy_attachment`).
+        """
+        topic = aws.sns_topic.SnsTopic(
+            self, construct_id, name=name, kms_master_key_id=self.key.arn
+        )
+        topic_policy = policy_document(
+            self,
+            f"{construct_id}_policy",
+            Statement(
+                sid="AccountServicesPublish",
+                principals={"Service": PUBLISHING_SERVICES},
+                actions=("sns:Publish",),
+                resources=(topic.arn,),
+                conditions=(self._same_account,),
+            ),
+        )
+        # Replaces SNS's default topic policy: principals of this account still get access through
+        # their IAM policies (same-account access needs only one of the two to allow it).
+        aws.sns_topic_policy.SnsTopicPolicy(
+            self, f"{construct_id}_policy_attachment", arn=topic.arn, policy=topic_policy.json
+        )
+        return topic
 
 
 def subscription_id(address: str) -> str:

@@ -11,7 +11,7 @@ from modules.cdk import aws
 from modules.config import CreatedNetwork
 from modules.constructs.network import ExistingPrivateNetwork, PrivateNetwork
 from modules.iam import Condition, Statement, role_with_policy
-from modules.naming import log_group_prefix, repository_name, resource_name
+from modules.naming import cluster_name, log_group_prefix, repository_name, resource_name
 from modules.stacks.base import PlatformStack
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class ClusterStack(PlatformStack):
         self.cluster = aws.ecs_cluster.EcsCluster(
             self,
             "cluster",
-            name=resource_name(project),
+            name=cluster_name(project),
             # Backlog-per-task scaling divides by ECS/ContainerInsights RunningTaskCount.
             setting=[aws.ecs_cluster.EcsClusterSetting(name="containerInsights", value="enabled")],
         )

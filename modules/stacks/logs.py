@@ -1,7 +1,13 @@
-"""The logs stack: one log group per service and the alert topic.
+"""The logs stack: one log group per service and job, the alert topic, and the cluster's task
+failure alerts (optionally relayed to Slack).
 
 Separate from the services so that logs outlive the services that write them, and so
 that removing a service never deletes its history by accident.
+
+The failure alerts live here, not in the cluster stack: this stack owns the topic they publish
+to and is applied after the cluster, and the cluster's ARN follows from the config
+(naming.cluster_name), so no remote state is read. Adding a job changes this stack anyway (its
+log group); the cluster stack never changes for one.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ from typing import TYPE_CHECKING
 
 from modules.cdk import aws
 from modules.constructs.alert_topic import AlertTopic
-from modules.naming import log_group_name
+from modules.constructs.slack_alerts import SlackAlerts
+from modules.constructs.task_failure_alerts import TaskFailureAlerts, TaskFailureAlertsProps
+from modules.naming import chat_alert_topic_name, cluster_name, log_group_name
 from modules.stacks.base import PlatformStack
 
 if TYPE_CHECKING:
@@ -24,7 +32,7 @@ ALERT_TOPIC_ARN = "alert_topic_arn"
 class LogsStack(PlatformStack):
     def __init__(self, scope: Construct, name: str, config: PlatformConfig) -> None:
         super().__init__(scope, name, config)
-        project = self.project.project
+        project, region = self.project.project, self.project.region
         # Service stacks derive these names with `log_group_name` and never look them up.
         self.log_groups = {
             service.name: aws.cloudwatch_log_group.CloudwatchLogGroup(
@@ -35,16 +43,43 @@ class LogsStack(PlatformStack):
             )
             for service in config.services
         }
+        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
+        partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
         self.alerts = AlertTopic(
             self,
             "alerts",
             project=project,
-            region=self.project.region,
-            account_id=aws.data_aws_caller_identity.DataAwsCallerIdentity(
-                self, "account"
-            ).account_id,
-            partition=aws.data_aws_partition.DataAwsPartition(self, "partition").partition,
+            region=region,
+            account_id=account_id,
+            partition=partition,
             emails=self.project.alert_emails,
+        )
+        # Chatbot relays only formats it knows (alarms, its custom notifications), so failures go
+        # to Slack in its format through a topic of their own; email keeps plain text.
+        self.slack: SlackAlerts | None = None
+        chat_topic_arn: str | None = None
+        slack = self.project.alerts.slack
+        if slack is not None:
+            chat_topic_arn = self.alerts.add_topic("chat_topic", chat_alert_topic_name(project)).arn
+            self.slack = SlackAlerts(
+                self,
+                "slack",
+                project=project,
+                partition=partition,
+                slack=slack,
+                topic_arns=(self.alerts.topic.arn, chat_topic_arn),
+            )
+        self.task_failures = TaskFailureAlerts(
+            self,
+            "task_failure_alerts",
+            TaskFailureAlertsProps(
+                project=project,
+                region=region,
+                cluster_arn=f"arn:{partition}:ecs:{region}:{account_id}:cluster/"
+                f"{cluster_name(project)}",
+                alert_topic_arn=self.alerts.topic.arn,
+                chat_topic_arn=chat_topic_arn,
+            ),
         )
         self.output(
             ALERT_TOPIC_ARN, self.alerts.topic.arn, "ARN of the SNS topic every alarm notifies."

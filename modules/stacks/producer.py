@@ -13,7 +13,7 @@ from modules.config import WORKERS_DIR
 from modules.constructs.container_image import ContainerImage, ContainerImageProps
 from modules.constructs.fargate_service import FargateService, FargateServiceProps
 from modules.constructs.task_definition import ClusterHandles
-from modules.iam import Statement
+from modules.iam import Statement, sid_word
 from modules.naming import log_group_name, repository_name, resource_name
 from modules.stacks.base import REPO_ROOT_FROM_STACK_DIR, PlatformStack
 from modules.stacks.consumer import QUEUE_ARN, QUEUE_URL
@@ -68,7 +68,7 @@ class ProducerStack(PlatformStack):
                 },
                 task_role_statements=(
                     Statement(
-                        sid=f"SendTo{service.sends_to.title().replace('-', '')}Queue",
+                        sid=f"SendTo{sid_word(service.sends_to)}Queue",
                         actions=PRODUCER_QUEUE_ACTIONS,
                         resources=(queue_arn,),
                     ),

@@ -46,7 +46,7 @@ def key_statements(stack: Stack) -> dict[str, dict]:
 def test_each_service_gets_its_log_group_with_its_retention(
     repo_copy: Callable[[], Path], tmp_path: Path
 ) -> None:
-    # Given the producer keeps its logs 7 days and the consumer keeps the default
+    # Given the producer keeps its logs 7 days, the consumer and the reporter job the default
     root = repo_copy()
     spec_file = root / "workers" / "producer" / "service.yaml"
     spec = yaml.safe_load(spec_file.read_text())
@@ -55,10 +55,10 @@ def test_each_service_gets_its_log_group_with_its_retention(
     config = load_config(root)
     # When synthesized
     stack = synth_stacks(config, tmp_path / "cdktf.out")["logs"]
-    # Then each service has one group, named from config, with its own retention
+    # Then each service and job has one group, named from config, with its own retention
     groups = resources(stack, LOG_GROUP).values()
     retention = {group["name"]: group["retention_in_days"] for group in groups}
-    assert retention == {"/workers/consumer": 30, "/workers/producer": 7}
+    assert retention == {"/workers/consumer": 30, "/workers/producer": 7, "/workers/reporter": 30}
 
 
 def test_alert_topic_is_encrypted_with_its_own_rotating_key(stacks: dict[str, Stack]) -> None:

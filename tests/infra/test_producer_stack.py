@@ -170,6 +170,10 @@ def test_tasks_setting_and_sends_to_are_read_from_the_spec(
     spec_path = root / "workers" / "producer" / "service.yaml"
     spec = yaml.safe_load(spec_path.read_text())
     spec_path.write_text(yaml.safe_dump({**spec, "tasks": 3, "sends_to": "orders"}))
+    # (the reporter job watches the renamed consumer too)
+    job_path = root / "workers" / "reporter" / "service.yaml"
+    job = yaml.safe_load(job_path.read_text())
+    job_path.write_text(yaml.safe_dump({**job, "watches": "orders"}))
 
     # When the stacks are synthesized
     stack = synth_stacks(load_config(root), tmp_path / "cdktf.out")["producer"]
