@@ -1,0 +1,80 @@
+"""The sticky pull request comment: a table over the listed stacks, each plan folded below."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipeline.comment import (
+    MARKER,
+    MAX_CHARS,
+    PLAN_TEXT_FILE,
+    SUMMARY_FILE,
+    fence_for,
+    load,
+    render,
+)
+from pipeline.plan_summary import summarize
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def write_inputs(tmp_path: Path, plan_text: str | None = None) -> tuple[Path, Path]:
+    changed = [
+        {"stack": "logs", "change": "modified", "provisional": False, "order": 1},
+        {"stack": "consumer", "change": "provisional", "provisional": True, "order": 2},
+        {"stack": "producer", "change": "modified", "provisional": False, "order": 3},
+    ]
+    changed_file = tmp_path / "changed.json"
+    changed_file.write_text(json.dumps(changed))
+    plans = tmp_path / "plans"
+    (plans / "logs").mkdir(parents=True)
+    summary = summarize(json.loads((FIXTURES / "logs_plan.json").read_text()))
+    (plans / "logs" / SUMMARY_FILE).write_text(json.dumps(summary.to_json()))
+    text = plan_text if plan_text is not None else (FIXTURES / "logs_plan.txt").read_text()
+    (plans / "logs" / PLAN_TEXT_FILE).write_text(text)
+    (plans / "consumer").mkdir()
+    (plans / "consumer" / SUMMARY_FILE).write_text(
+        json.dumps(summarize({"resource_changes": []}).to_json())
+    )
+    (plans / "consumer" / PLAN_TEXT_FILE).write_text("No changes.\n")
+    return changed_file, plans  # producer's plan job left nothing: it failed
+
+
+def test_the_comment_starts_with_its_marker_and_has_one_row_per_stack(tmp_path: Path) -> None:
+    body = render(load(*write_inputs(tmp_path)))
+
+    rows = [line for line in body.splitlines() if line.startswith("| `")]
+    assert body.startswith(MARKER + "\n")
+    assert rows == [
+        "| `logs` | 1 | 1 | 1 | 1 |  |",
+        "| `consumer` | 0 | 0 | 0 | 0 | yes |",
+        "| `producer` | no plan | | | |  |",
+    ]
+
+
+def test_each_plan_is_folded_with_its_replacements_and_destroys_listed(tmp_path: Path) -> None:
+    body = render(load(*write_inputs(tmp_path)))
+
+    assert body.count("<details>") == 2
+    assert "- replace aws_cloudwatch_log_group.producer_log_group (forced by name)" in body
+    assert "# aws_cloudwatch_log_group.consumer_log_group will be updated in-place" in body
+
+
+def test_a_huge_plan_is_truncated_to_fit_a_comment(tmp_path: Path) -> None:
+    body = render(load(*write_inputs(tmp_path, plan_text="x" * 200_000)), run_url="https://run")
+
+    assert len(body) <= MAX_CHARS
+    assert "Plan truncated to fit the comment ([full plan in the run](https://run))." in body
+
+
+def test_backticks_in_a_plan_cannot_close_its_code_fence() -> None:
+    assert fence_for("a ```` b") == "`````"
+    assert fence_for("plain") == "```"
+
+
+def test_nothing_changed_says_so(tmp_path: Path) -> None:
+    changed = tmp_path / "changed.json"
+    changed.write_text("[]")
+
+    assert "nothing to plan" in render(load(changed, tmp_path))
