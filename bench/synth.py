@@ -119,10 +119,16 @@ def run_once(variant: Variant, outdir: Path) -> Run:
     return Run(wall, tree_peak, usage.ru_maxrss * 1024)
 
 
-def measure(variant: Variant, runs: int, outdir: Path) -> list[Run]:
-    results = [run_once(variant, outdir) for _ in range(runs)]
-    walls = ", ".join(f"{run.wall_seconds:.2f}s" for run in results)
-    print(f"  {variant.label}: {walls}", flush=True)
+def measure(plan: list[tuple[Variant, int, Path]]) -> list[list[Run]]:
+    """Run the variants in turns (A B A B ...) so that the machine's load drifts over all alike."""
+    results: list[list[Run]] = [[] for _ in plan]
+    for turn in range(max(runs for _, runs, _ in plan)):
+        for index, (variant, runs, outdir) in enumerate(plan):
+            if turn < runs:
+                results[index].append(run_once(variant, outdir))
+    for (variant, _, _), runs_of_variant in zip(plan, results, strict=True):
+        walls = ", ".join(f"{run.wall_seconds:.2f}s" for run in runs_of_variant)
+        print(f"  {variant.label}: {walls}", flush=True)
     return results
 
 
@@ -193,20 +199,25 @@ def main(argv: list[str] | None = None) -> int:
 
         print("Measuring (wall time of each run):", flush=True)
         table: list[str] = []
-        fast_runs = measure(fast, args.runs, work / "out-fast")
+        fast_runs, plain_runs = measure(
+            [(fast, args.runs, work / "out-fast"), (plain, args.plain_runs, work / "out-plain")]
+        )
         table.append(row(fast.label, fast_runs))
-        cli = None if args.no_cli else cli_variant()
-        if cli is not None:
-            table.append(row(cli.label, measure(cli, max(3, args.runs // 2), work / "out-cli")))
-        plain_runs = measure(plain, args.plain_runs, work / "out-plain") if args.plain_runs else []
         if plain_runs:
             table.append(row(plain.label, plain_runs))
         identical = not plain_runs or _same_tree(work / "out-fast", work / "out-plain")
 
+        cli = None if args.no_cli else cli_variant()
+        if cli is not None:
+            (cli_runs,) = measure([(cli, max(3, args.runs // 2), work / "out-cli")])
+            table.append(row(cli.label, cli_runs))
+
         grown_label = f"fast, +{args.extra_services} consumers"
         grown_variant = python_variant(grown_label, grown, plain=False)
-        base_again = measure(fast, args.runs, work / "out-fast")
-        grown_runs = measure(grown_variant, args.runs, work / "out-grown")
+        base_again, grown_runs = measure(
+            [(fast, args.runs, work / "out-fast"), (grown_variant, args.runs, work / "out-grown")]
+        )
+        table.append(row(f"{fast.label}, again beside the next", base_again))
         table.append(row(grown_variant.label, grown_runs))
         slope = (
             statistics.median(run.wall_seconds for run in grown_runs)
@@ -221,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             }
             cold_label = "fast, cold jsii cache (first run)"
             cold = python_variant(cold_label, base, plain=False, extra_env=cold_env)
-            table.append(row(cold.label, measure(cold, 1, work / "out-cold")))
+            (cold_runs,) = measure([(cold, 1, work / "out-cold")])
+            table.append(row(cold.label, cold_runs))
             shutil.rmtree(cache, ignore_errors=True)
 
     print()
