@@ -91,7 +91,7 @@ CRON_FIELDS = (
         7,
         names=("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"),
         question_mark=True,
-        specials=r"L|[1-7]L|[1-7]#[1-5]",
+        specials=r"L|[1-7]L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)#[1-5]",
         specials_rule="nL (last weekday n of the month), n#k (k-th weekday n, k 1-5)",
     ),
     CronField("year", 1970, 2199),
