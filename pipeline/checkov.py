@@ -103,6 +103,7 @@ class CheckovReport:
     failed: tuple[Finding, ...]
     skipped: int
     parsing_errors: int
+    files: frozenset[str] = frozenset()  # every file a check ran on, e.g. /logs/cdk.tf.json
 
     @classmethod
     def from_json(cls, output: Any) -> CheckovReport:
@@ -111,11 +112,18 @@ class CheckovReport:
         reports = output if isinstance(output, list) else [output]
         passed = skipped = parsing_errors = 0
         failed: list[Finding] = []
+        files: set[str] = set()
         for report in reports:
             summary = report.get("summary", {})
             passed += int(summary.get("passed", 0))
             skipped += int(summary.get("skipped", 0))
             parsing_errors += int(summary.get("parsing_errors", 0))
+            results = report.get("results", {})
+            files |= {
+                str(item["file_path"])
+                for kind in ("passed_checks", "failed_checks", "skipped_checks")
+                for item in results.get(kind, [])
+            }
             for item in report.get("results", {}).get("failed_checks", []):
                 failed.append(
                     Finding(
@@ -125,7 +133,13 @@ class CheckovReport:
                         resource=item["resource"],
                     )
                 )
-        return cls(passed, tuple(sorted(failed, key=Finding.line)), skipped, parsing_errors)
+        return cls(
+            passed,
+            tuple(sorted(failed, key=Finding.line)),
+            skipped,
+            parsing_errors,
+            frozenset(files),
+        )
 
     def lines(self) -> list[str]:
         return [

@@ -1,0 +1,56 @@
+"""Every synthesized stack passes the rules checkov cannot apply to Terraform JSON (rules.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.infra.synth_output import repository_stack_names
+from tests.security.rules import (
+    container_problems,
+    external_data_problems,
+    jsonencoded_policy_problems,
+    policy_problems,
+    policy_statements,
+    provisioner_problems,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+RULES: dict[str, Callable[[str, dict[str, Any]], list[str]]] = {
+    "policies: no wildcard actions, resources are ARNs, no public principal": policy_problems,
+    "no policy hidden in jsonencode": jsonencoded_policy_problems,
+    "containers: non-root user, read-only root filesystem": container_problems,
+    "no external data source": external_data_problems,
+    "no provisioner but the image build": provisioner_problems,
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize("stack", repository_stack_names())
+def test_stack_follows_rule(stack: str, rule: str, synthesized: dict[str, dict[str, Any]]) -> None:
+    problems = RULES[rule](stack, synthesized[stack])
+
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_policy_rules_see_every_policy(synthesized: dict[str, dict[str, Any]]) -> None:
+    # Guards against the rules passing because they found nothing to look at.
+    statements = [s for name, stack in synthesized.items() for s in policy_statements(name, stack)]
+
+    assert any(s.sid == "EcrLogin" and s.resources == ("*",) for s in statements)
+    assert {s.where.split(":")[0] for s in statements} == set(synthesized)
+
+
+def test_every_service_task_definition_was_inspected(
+    synthesized: dict[str, dict[str, Any]],
+) -> None:
+    with_tasks = {
+        name
+        for name, stack in synthesized.items()
+        if stack.get("resource", {}).get("aws_ecs_task_definition")
+    }
+
+    assert {"consumer", "producer"} <= with_tasks
