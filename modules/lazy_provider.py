@@ -2,9 +2,10 @@
 
 Why: importing ``cdktf_cdktf_provider_aws`` runs its ``__init__``, which imports all ~2,200
 submodules in Python, and loading its assembly makes the jsii kernel (node) run the
-provider's ``lib/index.js``, which requires all of them again. A synth uses a handful: plain
-imports cost about 13 s and 1.2 GB, this about 0.7 s and 0.23 GB, with byte-identical output
-(../shared/FACTS.md, "Import cost dominates synth").
+provider's ``lib/index.js``, which requires all of them again. A synth uses a few dozen: on
+a 4-stack app plain imports cost about 13 s and 1.2 GB, this about 0.7 s and 0.23 GB, with
+byte-identical output (../shared/FACTS.md, "Import cost dominates synth"; README, "Synth speed"
+for this app's figures from `make bench-synth`).
 
 - Python: :func:`lazy_package` creates the package module without executing its ``__init__``,
   imports only its ``_jsii`` module (which loads the assembly into the kernel) and imports a
