@@ -1,10 +1,11 @@
 """The pull request's sticky plan comment: one table over the changed stacks, then each stack's
 plan folded below it.
 
-Reads what the plan jobs left: `changed.json` (from `changed --json`) and, per planned stack, a
-folder `<plans>/<stack>/` holding `summary.json` (pipeline/plan_summary.py) and `plan.txt`
-(`terraform show -no-color`, sensitive values redacted by Terraform). A stack whose plan job
-failed has no summary: its row says so instead of showing numbers nobody computed.
+Reads what the plan jobs left: `changed.json` (from `changed --json`) and, per planned stack,
+its downloaded artifact `<plans>/plan-<stack>/` holding `summary.json`
+(pipeline/plan_summary.py) and `plan.txt` (`terraform show -no-color`, sensitive values redacted
+by Terraform). A stack whose plan job failed has no summary: its row says so instead of showing
+numbers nobody computed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ MARKER = "<!-- fargate-worker-platform: plan summary -->"
 MAX_CHARS = 60_000
 SUMMARY_FILE = "summary.json"
 PLAN_TEXT_FILE = "plan.txt"
+# Each plan job uploads its folder as the artifact `plan-<stack>`; downloaded, it is this folder.
+PLAN_FOLDER_PREFIX = "plan-"
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def load(changed_file: Path, plans_dir: Path) -> list[StackPlan]:
         raise PipelineError(f"cannot read {changed_file}: {error}") from None
     plans = []
     for entry in sorted(entries, key=lambda item: item["order"]):
-        folder = plans_dir / entry["stack"]
+        folder = plans_dir / f"{PLAN_FOLDER_PREFIX}{entry['stack']}"
         summary_file, text_file = folder / SUMMARY_FILE, folder / PLAN_TEXT_FILE
         plans.append(
             StackPlan(

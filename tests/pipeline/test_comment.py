@@ -8,6 +8,7 @@ from pathlib import Path
 from pipeline.comment import (
     MARKER,
     MAX_CHARS,
+    PLAN_FOLDER_PREFIX,
     PLAN_TEXT_FILE,
     SUMMARY_FILE,
     fence_for,
@@ -28,16 +29,15 @@ def write_inputs(tmp_path: Path, plan_text: str | None = None) -> tuple[Path, Pa
     changed_file = tmp_path / "changed.json"
     changed_file.write_text(json.dumps(changed))
     plans = tmp_path / "plans"
-    (plans / "logs").mkdir(parents=True)
+    logs, consumer = plans / f"{PLAN_FOLDER_PREFIX}logs", plans / f"{PLAN_FOLDER_PREFIX}consumer"
+    logs.mkdir(parents=True)
     summary = summarize(json.loads((FIXTURES / "logs_plan.json").read_text()))
-    (plans / "logs" / SUMMARY_FILE).write_text(json.dumps(summary.to_json()))
+    (logs / SUMMARY_FILE).write_text(json.dumps(summary.to_json()))
     text = plan_text if plan_text is not None else (FIXTURES / "logs_plan.txt").read_text()
-    (plans / "logs" / PLAN_TEXT_FILE).write_text(text)
-    (plans / "consumer").mkdir()
-    (plans / "consumer" / SUMMARY_FILE).write_text(
-        json.dumps(summarize({"resource_changes": []}).to_json())
-    )
-    (plans / "consumer" / PLAN_TEXT_FILE).write_text("No changes.\n")
+    (logs / PLAN_TEXT_FILE).write_text(text)
+    consumer.mkdir()
+    (consumer / SUMMARY_FILE).write_text(json.dumps(summarize({"resource_changes": []}).to_json()))
+    (consumer / PLAN_TEXT_FILE).write_text("No changes.\n")
     return changed_file, plans  # producer's plan job left nothing: it failed
 
 
