@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from modules.schedule_expression import InvalidSchedule, check_schedule, check_timezone
+from modules.schedule_expression import check_schedule, check_timezone
 from modules.sizing import NoFargateSize, TaskSize, fargate_size
 
 if TYPE_CHECKING:
@@ -560,21 +560,16 @@ class ScheduledSpec(ServiceBase):
         ),
     )
 
+    # InvalidSchedule is a ValueError: pydantic reports its message as the field's problem.
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
-        try:
-            return check_schedule(value)
-        except InvalidSchedule as error:
-            raise ValueError(str(error)) from None
+        return check_schedule(value)
 
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            return check_timezone(value)
-        except InvalidSchedule as error:
-            raise ValueError(str(error)) from None
+        return check_timezone(value)
 
 
 AnyService = ConsumerSpec | ProducerSpec | ScheduledSpec
