@@ -25,8 +25,8 @@ from modules.constructs.task_definition import (
     add_worker_task,
 )
 from modules.constructs.work_queue import (
-    SECONDS_PER_DAY,
     add_dead_letter_alarm,
+    add_dead_letter_queue,
     add_tls_only_policy,
 )
 from modules.iam import Condition, Statement, role_with_policy
@@ -72,12 +72,11 @@ class ScheduledFargateTask(Construct):
         self.container_definitions = task.container_definitions
 
         dead_letter_queue_name = resource_name(props.name, "dlq")
-        self.dead_letter_queue = aws.sqs_queue.SqsQueue(
+        self.dead_letter_queue = add_dead_letter_queue(
             self,
             "dead_letter_queue",
             name=dead_letter_queue_name,
-            sqs_managed_sse_enabled=True,
-            message_retention_seconds=DEAD_LETTER_RETENTION_DAYS * SECONDS_PER_DAY,
+            retention_days=DEAD_LETTER_RETENTION_DAYS,
         )
         add_tls_only_policy(self, "dead_letter_queue", self.dead_letter_queue)
         self.dead_letter_alarm = add_dead_letter_alarm(

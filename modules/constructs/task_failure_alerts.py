@@ -66,7 +66,6 @@ class TaskFailureAlerts(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: TaskFailureAlertsProps) -> None:
         super().__init__(scope, construct_id)
-        events = aws.cloudwatch_event_target
         self.rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
             self,
             "task_failed_rule",
@@ -74,30 +73,37 @@ class TaskFailureAlerts(Construct):
             description="A task of the cluster stopped with a non-zero exit code or never started",
             event_pattern=json.dumps(failed_task_pattern(props.cluster_arn), sort_keys=True),
         )
-        self.alert_target = events.CloudwatchEventTarget(
-            self,
+        self.alert_target = self._topic_target(
             "alert_topic_target",
-            rule=self.rule.name,
-            target_id="alert-topic",
-            arn=props.alert_topic_arn,
-            input_transformer=events.CloudwatchEventTargetInputTransformer(
-                input_paths=INPUT_PATHS, input_template=email_template(props.project, props.region)
-            ),
+            "alert-topic",
+            props.alert_topic_arn,
+            email_template(props.project, props.region),
         )
         self.chat_target = (
-            events.CloudwatchEventTarget(
-                self,
+            self._topic_target(
                 "chat_topic_target",
-                rule=self.rule.name,
-                target_id="chat-topic",
-                arn=props.chat_topic_arn,
-                input_transformer=events.CloudwatchEventTargetInputTransformer(
-                    input_paths=INPUT_PATHS,
-                    input_template=chat_template(props.project, props.region),
-                ),
+                "chat-topic",
+                props.chat_topic_arn,
+                chat_template(props.project, props.region),
             )
             if props.chat_topic_arn is not None
             else None
+        )
+
+    def _topic_target(
+        self, construct_id: str, target_id: str, topic_arn: str, template: str
+    ) -> aws.cloudwatch_event_target.CloudwatchEventTarget:
+        """The rule's matches, as `template` with the event's INPUT_PATHS filled in, to a topic."""
+        events = aws.cloudwatch_event_target
+        return events.CloudwatchEventTarget(
+            self,
+            construct_id,
+            rule=self.rule.name,
+            target_id=target_id,
+            arn=topic_arn,
+            input_transformer=events.CloudwatchEventTargetInputTransformer(
+                input_paths=INPUT_PATHS, input_template=template
+            ),
         )
 
 

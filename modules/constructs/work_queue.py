@@ -70,12 +70,11 @@ class WorkQueue(Construct):
         spec = props.spec
         sqs = aws.sqs_queue
 
-        self.dead_letter_queue = sqs.SqsQueue(
+        self.dead_letter_queue = add_dead_letter_queue(
             self,
             "dead_letter_queue",
             name=props.dead_letter_queue_name,
-            sqs_managed_sse_enabled=True,
-            message_retention_seconds=spec.dead_letter_retention_days * SECONDS_PER_DAY,
+            retention_days=spec.dead_letter_retention_days,
         )
         self.queue = sqs.SqsQueue(
             self,
@@ -121,6 +120,22 @@ class WorkQueue(Construct):
             queue=self.dead_letter_queue,
             alert_topic_arn=props.alert_topic_arn,
         )
+
+
+def add_dead_letter_queue(
+    scope: Construct, construct_id: str, *, name: str, retention_days: int
+) -> aws.sqs_queue.SqsQueue:
+    """A standard queue for what could not be handled: encrypted (SSE-SQS), kept `retention_days`.
+
+    Pair it with `add_tls_only_policy` and `add_dead_letter_alarm`.
+    """
+    return aws.sqs_queue.SqsQueue(
+        scope,
+        construct_id,
+        name=name,
+        sqs_managed_sse_enabled=True,
+        message_retention_seconds=retention_days * SECONDS_PER_DAY,
+    )
 
 
 def add_tls_only_policy(

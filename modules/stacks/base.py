@@ -15,8 +15,9 @@ from modules.cdk import (
     TerraformStack,
     aws,
 )
-from modules.config import LocalState, S3State
-from modules.naming import tags
+from modules.config import WORKERS_DIR, LocalState, S3State
+from modules.constructs.container_image import ContainerImage, ContainerImageProps
+from modules.naming import repository_name, tags
 
 if TYPE_CHECKING:
     from modules.cdk import Construct
@@ -75,6 +76,20 @@ class PlatformStack(TerraformStack):
                 )
             self._remote_states[stack] = remote
         return self._remote_states[stack]
+
+    def worker_image(self, worker: str) -> ContainerImage:
+        """The image of `workers/<worker>/` and its repository (construct id `image`)."""
+        return ContainerImage(
+            self,
+            "image",
+            ContainerImageProps(
+                service=worker,
+                repository_name=repository_name(self.project.project, worker),
+                workers_dir=self.config.root / WORKERS_DIR,
+                region=self.project.region,
+                repo_root_from_stack_dir=REPO_ROOT_FROM_STACK_DIR,
+            ),
+        )
 
     def output(self, name: str, value: Any, description: str) -> TerraformOutput:
         """A value other stacks may read through `remote_state`; every output says what it is."""

@@ -9,15 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modules.cdk import aws
-from modules.config import WORKERS_DIR, BacklogPerTaskScaling
+from modules.config import BacklogPerTaskScaling
 from modules.constructs.backlog_scaling import BacklogScaling, BacklogScalingProps
-from modules.constructs.container_image import ContainerImage, ContainerImageProps
 from modules.constructs.fargate_service import FargateService, FargateServiceProps
 from modules.constructs.task_definition import ClusterHandles
 from modules.constructs.work_queue import WorkQueue, WorkQueueProps
 from modules.iam import Statement
-from modules.naming import log_group_name, repository_name, resource_name
-from modules.stacks.base import REPO_ROOT_FROM_STACK_DIR, PlatformStack
+from modules.naming import log_group_name, resource_name
+from modules.stacks.base import PlatformStack
 from modules.stacks.logs import ALERT_TOPIC_ARN
 
 if TYPE_CHECKING:
@@ -62,17 +61,7 @@ class ConsumerStack(PlatformStack):
                 alert_topic_arn=self.remote_state("logs").get_string(ALERT_TOPIC_ARN),
             ),
         )
-        self.image = ContainerImage(
-            self,
-            "image",
-            ContainerImageProps(
-                service=service.name,
-                repository_name=repository_name(project, service.name),
-                workers_dir=config.root / WORKERS_DIR,
-                region=region,
-                repo_root_from_stack_dir=REPO_ROOT_FROM_STACK_DIR,
-            ),
-        )
+        self.image = self.worker_image(service.name)
         queue = self.work_queue.queue
         self.fargate = FargateService(
             self,

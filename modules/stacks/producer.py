@@ -9,13 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modules.cdk import aws
-from modules.config import WORKERS_DIR
-from modules.constructs.container_image import ContainerImage, ContainerImageProps
 from modules.constructs.fargate_service import FargateService, FargateServiceProps
 from modules.constructs.task_definition import ClusterHandles
 from modules.iam import Statement, sid_word
-from modules.naming import log_group_name, repository_name, resource_name
-from modules.stacks.base import REPO_ROOT_FROM_STACK_DIR, PlatformStack
+from modules.naming import log_group_name, resource_name
+from modules.stacks.base import PlatformStack
 from modules.stacks.consumer import QUEUE_ARN, QUEUE_URL
 
 if TYPE_CHECKING:
@@ -38,17 +36,7 @@ class ProducerStack(PlatformStack):
         queue_url, queue_arn = consumer.get_string(QUEUE_URL), consumer.get_string(QUEUE_ARN)
         account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
 
-        self.image = ContainerImage(
-            self,
-            "image",
-            ContainerImageProps(
-                service=service.name,
-                repository_name=repository_name(project, service.name),
-                workers_dir=config.root / WORKERS_DIR,
-                region=region,
-                repo_root_from_stack_dir=REPO_ROOT_FROM_STACK_DIR,
-            ),
-        )
+        self.image = self.worker_image(service.name)
         self.fargate = FargateService(
             self,
             "fargate_service",

@@ -10,13 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modules.cdk import aws
-from modules.config import WORKERS_DIR
-from modules.constructs.container_image import ContainerImage, ContainerImageProps
 from modules.constructs.scheduled_task import ScheduledFargateTask, ScheduledFargateTaskProps
 from modules.constructs.task_definition import ClusterHandles
 from modules.iam import Statement, sid_word
-from modules.naming import log_group_name, repository_name, resource_name
-from modules.stacks.base import REPO_ROOT_FROM_STACK_DIR, PlatformStack
+from modules.naming import log_group_name, resource_name
+from modules.stacks.base import PlatformStack
 from modules.stacks.consumer import QUEUE_ARN, QUEUE_URL
 from modules.stacks.logs import ALERT_TOPIC_ARN
 
@@ -49,17 +47,7 @@ class ScheduledStack(PlatformStack):
                 ),
             )
 
-        self.image = ContainerImage(
-            self,
-            "image",
-            ContainerImageProps(
-                service=job.name,
-                repository_name=repository_name(project, job.name),
-                workers_dir=config.root / WORKERS_DIR,
-                region=region,
-                repo_root_from_stack_dir=REPO_ROOT_FROM_STACK_DIR,
-            ),
-        )
+        self.image = self.worker_image(job.name)
         self.scheduled_task = ScheduledFargateTask(
             self,
             "scheduled_task",
