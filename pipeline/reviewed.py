@@ -133,16 +133,19 @@ def differences(reviewed: PlanDigest, current: PlanDigest) -> list[str]:
         return [f"the reviewed plan is for stack '{reviewed.stack}', not '{current.stack}'"]
     before = {change.address: change for change in reviewed.changes}
     after = {change.address: change for change in current.changes}
-    lines = []
-    for address in sorted(before.keys() | after.keys()):
-        old, new = before.get(address), after.get(address)
+    lines = [
+        f"{address}: {'/'.join(after[address].actions)} was not in the reviewed plan"
+        for address in sorted(after.keys() - before.keys())
+    ]
+    lines += [
+        f"{address}: reviewed {'/'.join(before[address].actions)} is no longer planned"
+        for address in sorted(before.keys() - after.keys())
+    ]
+    for address in sorted(before.keys() & after.keys()):
+        old, new = before[address], after[address]
         if old == new:
             continue
-        if old is None:
-            lines.append(f"{address}: {'/'.join(new.actions)} was not in the reviewed plan")
-        elif new is None:
-            lines.append(f"{address}: reviewed {'/'.join(old.actions)} is no longer planned")
-        elif old.actions != new.actions:
+        if old.actions != new.actions:
             lines.append(
                 f"{address}: reviewed {'/'.join(old.actions)}, now {'/'.join(new.actions)}"
             )
@@ -150,4 +153,4 @@ def differences(reviewed: PlanDigest, current: PlanDigest) -> list[str]:
             lines.append(f"{address}: moves from a different address than reviewed")
         else:
             lines.append(f"{address}: {'/'.join(new.actions)} with different values than reviewed")
-    return lines
+    return sorted(lines)
