@@ -167,6 +167,25 @@ def test_a_job_without_a_schedule_says_so(repo_copy: Callable[[], Path]) -> None
     assert raised.value.problems == [f"{JOB}: schedule: required, but missing"]
 
 
+# --- alerts.slack in the project file ------------------------------------------------------------
+
+
+def test_a_bad_slack_id_is_a_config_error(repo_copy: Callable[[], Path]) -> None:
+    root = repo_copy()
+    project = yaml.safe_load((root / "platform.yaml").read_text())
+    slack = {"workspace_id": "t0123", "channel_id": "#alerts"}
+    (root / "platform.yaml").write_text(yaml.safe_dump({**project, "alerts": {"slack": slack}}))
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(root)
+
+    rule = "must be a Slack id: uppercase letters and digits, e.g. T0123ABCD"
+    assert raised.value.problems == [
+        f"platform.yaml: alerts.slack.workspace_id: {rule}; got 't0123'",
+        f"platform.yaml: alerts.slack.channel_id: {rule}; got '#alerts'",
+    ]
+
+
 # --- the expressions themselves -----------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from devtools.terraform_offline import OfflineValidator, Toolchain, ToolchainMissing
 from modules.cdk import aws
-from modules.config import ConfigError, load_config
+from modules.config import load_config
 from modules.constructs.task_failure_alerts import INPUT_PATHS
 from tests.conftest import REPO_ROOT
 from tests.infra.conftest import (
@@ -26,7 +26,6 @@ from tests.infra.conftest import (
 from tests.infra.synth_output import synth_into
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
     from tests.infra.conftest import Stack
@@ -273,22 +272,6 @@ def test_failures_reach_the_chat_topic_as_a_chatbot_custom_notification(
     }
     # and email still gets the plain text
     assert json.loads(targets(stack)["alert-topic"]["input_transformer"]["input_template"])
-
-
-def test_a_bad_slack_id_is_a_config_error(repo_copy: Callable[[], Path]) -> None:
-    root = repo_copy()
-    project = yaml.safe_load((root / "platform.yaml").read_text())
-    slack = {"workspace_id": "t0123", "channel_id": "#alerts"}
-    (root / "platform.yaml").write_text(yaml.safe_dump({**project, "alerts": {"slack": slack}}))
-
-    with pytest.raises(ConfigError) as raised:
-        load_config(root)
-
-    rule = "must be a Slack id: uppercase letters and digits, e.g. T0123ABCD"
-    assert raised.value.problems == [
-        f"platform.yaml: alerts.slack.workspace_id: {rule}; got 't0123'",
-        f"platform.yaml: alerts.slack.channel_id: {rule}; got '#alerts'",
-    ]
 
 
 # --- terraform validate of the variants the repository's own config does not use --------------
