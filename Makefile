@@ -2,13 +2,15 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov pins an older boto3, so it lives in a venv of its own (pipeline/checkov.py).
+CHECKOV := $(VENV)/tools/checkov/requirements.txt
 
 .PHONY: synth test lint local deploy clean bench-consumer bench-synth changed plan
 
 synth: $(STAMP)  ## Synthesize every stack into cdktf.out/stacks/<name>/cdk.tf.json
 	$(PY) main.py
 
-test: $(STAMP)  ## Lint, then run the whole test suite (what CI runs)
+test: $(STAMP) $(CHECKOV)  ## Lint, then run the whole test suite (what CI runs)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -51,6 +53,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check '.[dev]'
 	touch $@
+
+$(CHECKOV): pyproject.toml $(STAMP)
+	$(PY) -m pipeline install-checkov
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -90,6 +90,13 @@ def _checkov(args: argparse.Namespace) -> int:
     return DIFFERENT if report.failed or report.parsing_errors else 0
 
 
+def _install_checkov(args: argparse.Namespace) -> int:
+    from pipeline.checkov import ensure_checkov
+
+    print(f"checkov: {ensure_checkov(args.repo.resolve() / 'pyproject.toml')}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     root.add_argument("--repo", type=Path, default=Path("."), help="repository root (default: .)")
@@ -130,6 +137,11 @@ def parser() -> argparse.ArgumentParser:
     checkov = commands.add_parser("checkov", help="checkov over synthesized stacks (.checkov.yaml)")
     checkov.add_argument("stacks_dir", type=Path, nargs="?", default=Path("cdktf.out/stacks"))
     checkov.set_defaults(run=_checkov)
+
+    install = commands.add_parser(
+        "install-checkov", help="install the pinned checkov into its own venv (make test does)"
+    )
+    install.set_defaults(run=_install_checkov)
     return root
 
 

@@ -46,15 +46,26 @@ def pinned_requirements(pyproject: Path) -> list[str]:
     return [str(requirement) for requirement in requirements]
 
 
+def installed_checkov(pyproject: Path, tools_dir: Path | None = None) -> Path | None:
+    """The checkov executable if the pinned version is installed in its venv, else None."""
+    tools_dir = tools_dir if tools_dir is not None else default_tools_dir()
+    wanted = "\n".join(pinned_requirements(pyproject)) + "\n"
+    executable, stamp = tools_dir / "bin" / "checkov", tools_dir / "requirements.txt"
+    if executable.is_file() and stamp.is_file() and stamp.read_text() == wanted:
+        return executable
+    return None
+
+
 def ensure_checkov(pyproject: Path, tools_dir: Path | None = None) -> Path:
     """The checkov executable, installed into its own venv first if it is missing or outdated."""
     tools_dir = tools_dir if tools_dir is not None else default_tools_dir()
+    installed = installed_checkov(pyproject, tools_dir)
+    if installed is not None:
+        return installed
     requirements = pinned_requirements(pyproject)
     executable = tools_dir / "bin" / "checkov"
     stamp = tools_dir / "requirements.txt"
     wanted = "\n".join(requirements) + "\n"
-    if executable.is_file() and stamp.is_file() and stamp.read_text() == wanted:
-        return executable
     shutil.rmtree(tools_dir, ignore_errors=True)
     tools_dir.parent.mkdir(parents=True, exist_ok=True)
     here = tools_dir.parent

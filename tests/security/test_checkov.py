@@ -1,7 +1,7 @@
 """checkov over every synthesized stack: no failed check beyond the reasoned skips in .checkov.yaml.
 
-checkov runs once per session (about 3 to 10 s), from its own venv (pipeline/checkov.py; the
-first run on a machine installs it, about a minute).
+checkov runs once per session (about 3 to 10 s), from its own venv (pipeline/checkov.py), which
+`make test` installs beforehand: tests themselves never reach the package index.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 import yaml
 
-from pipeline.checkov import CONFIG_FILE, CheckovReport, ensure_checkov, scan
+from pipeline.checkov import CONFIG_FILE, CheckovReport, installed_checkov, scan
 from tests.conftest import REPO_ROOT
 from tests.infra.synth_output import repository_stack_names
 
@@ -22,22 +22,14 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 CONFIG = REPO_ROOT / CONFIG_FILE
-# Findings that are NOT design choices, open until the stack is fixed: (check id, stack) -> why
-# it is here. They are reported (xfail below) rather than skipped, so checkov in CI still shows
-# them; delete an entry once its stack is fixed, and never add a design choice here (use
-# .checkov.yaml with its reason instead).
-KNOWN_OPEN = {
-    ("CKV_AWS_158", "cluster"): "VPC flow log group not encrypted with a KMS key: reported",
-    ("CKV_AWS_158", "logs"): "service log groups not encrypted with a KMS key: reported",
-    ("CKV_AWS_394", "cluster"): "subnets take AZs by position in aws_availability_zones: reported",
-    ("CKV_AWS_297", "reporter"): "EventBridge Scheduler schedule without a KMS key: reported",
-}
 _SKIP_LINE = re.compile(r"^\s*-\s*(?P<check>CKV\w+)\s*(#\s*(?P<reason>.*))?$")
 
 
 @pytest.fixture(scope="session")
 def report(security_outdir: Path) -> CheckovReport:
-    checkov = ensure_checkov(REPO_ROOT / "pyproject.toml")
+    checkov = installed_checkov(REPO_ROOT / "pyproject.toml")
+    if checkov is None:
+        pytest.fail("checkov is not installed in its venv: run `make test`, which installs it")
     return scan(checkov, security_outdir / "stacks", CONFIG)
 
 
@@ -57,12 +49,4 @@ def test_checkov_scanned_every_stack(report: CheckovReport) -> None:
 
 
 def test_no_failed_check_beyond_the_skips(report: CheckovReport) -> None:
-    unexpected = [f for f in report.failed if (f.check_id, f.stack) not in KNOWN_OPEN]
-
-    assert unexpected == [], "\n".join(finding.line() for finding in unexpected)
-
-
-def test_known_open_findings(report: CheckovReport) -> None:
-    still_open = [f for f in report.failed if (f.check_id, f.stack) in KNOWN_OPEN]
-    if still_open:
-        pytest.xfail("open, not design choices: " + "; ".join(f.line() for f in still_open))
+    assert report.failed == (), "\n".join(finding.line() for finding in report.failed)
