@@ -84,6 +84,9 @@ PLATFORM_ENVIRONMENT = (
     "STOP_TIMEOUT_SECONDS",
 )
 
+# The consumer's SQS read timeout: a 20 s long poll + 10 s (workers/runtime/aws.py, checked equal
+# by a test). A queue's visibility timeout must outlast it.
+CONSUMER_READ_TIMEOUT_SECONDS = 30
 SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 # Fargate sends SIGKILL at most this long after SIGTERM.
 FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120
@@ -332,6 +335,13 @@ class QueueSpec(Strict):
                 f"must be at least handler_timeout_seconds ({self.handler_timeout_seconds}), or a "
                 "message is delivered again while its handler still runs; "
                 f"got {self.visibility_timeout_seconds}",
+            )
+        if self.visibility_timeout <= CONSUMER_READ_TIMEOUT_SECONDS:
+            raise FieldError(
+                "visibility_timeout_seconds",
+                f"must be more than {CONSUMER_READ_TIMEOUT_SECONDS}, the consumer's receive read "
+                "timeout (a long poll may hold messages that long before the consumer sees "
+                f"them); got {self.visibility_timeout}",
             )
         if self.visibility_timeout > SQS_MAX_VISIBILITY_SECONDS:
             raise FieldError(

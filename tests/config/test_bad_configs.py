@@ -245,6 +245,18 @@ CORPUS = [
         ),
     ),
     BadConfig(
+        "visibility-within-the-receive-read-timeout",
+        (
+            set_key(CONSUMER, "queue.handler_timeout_seconds", 10),
+            set_key(CONSUMER, "queue.visibility_timeout_seconds", 30),
+        ),
+        (
+            f"{CONSUMER}: queue.visibility_timeout_seconds: must be more than 30, the "
+            "consumer's receive read timeout (a long poll may hold messages that long before "
+            "the consumer sees them); got 30",
+        ),
+    ),
+    BadConfig(
         "unknown-scaling-mode",
         (set_key(CONSUMER, "scaling.mode", "fast"),),
         (

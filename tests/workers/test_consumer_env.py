@@ -20,6 +20,13 @@ VALID = {"QUEUE_URL": "http://127.0.0.1:9/123456789012/q", "AWS_REGION": "eu-wes
         ({"QUEUE_URL": ""}, "QUEUE_URL is required"),
         ({"WORKER_CONCURRENCY": "ten"}, "WORKER_CONCURRENCY='ten' is not valid"),
         ({"WORKER_CONCURRENCY": "0"}, "must be a whole number from 1 to 100"),
+        (
+            {"WORKER_PREFETCH": "11"},
+            "WORKER_PREFETCH='11' is not valid: must be a whole number from 0 to 10",
+        ),
+        ({"WORKER_PREFETCH": "-1"}, "WORKER_PREFETCH='-1' is not valid"),
+        ({"WORKER_PREFETCH": "2.5"}, "WORKER_PREFETCH='2.5' is not valid"),
+        ({"WORKER_PREFETCH": "some"}, "WORKER_PREFETCH='some' is not valid"),
         ({"STOP_TIMEOUT_SECONDS": "121"}, "STOP_TIMEOUT_SECONDS='121' is not valid"),
         ({"VISIBILITY_TIMEOUT_SECONDS": "25"}, "must be longer than the SQS read timeout"),
         ({"HANDLER_SLEEP_SECONDS": "soon"}, "HANDLER_SLEEP_SECONDS='soon' is not valid"),
@@ -52,3 +59,17 @@ def test_defaults_follow_the_handler_timeout() -> None:
     assert settings.visibility_timeout == 120  # handler timeout + 30
     assert (settings.receive_wait, settings.read_timeout) == (20, 30)
     assert (settings.concurrency, settings.stop_timeout) == (4, 30)
+    assert settings.prefetch == 0  # the strict rule unless a service asks for prefetch
+
+
+@pytest.mark.parametrize(("raw", "prefetch"), [("0", 0), ("10", 10), (" 3 ", 3), ("", 0)])
+def test_worker_prefetch_is_read_as_a_whole_number(raw: str, prefetch: int) -> None:
+    assert ConsumerSettings.from_env({**VALID, "WORKER_PREFETCH": raw}).prefetch == prefetch
+
+
+def test_config_knows_the_consumer_read_timeout() -> None:
+    """modules/config.py rejects visibility timeouts within this; the two must not drift."""
+    from modules.config import CONSUMER_READ_TIMEOUT_SECONDS
+    from workers.runtime.aws import READ_TIMEOUT_SECONDS
+
+    assert CONSUMER_READ_TIMEOUT_SECONDS == READ_TIMEOUT_SECONDS
