@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
     from tests.workers.processes import LogLine, WorkerProcess
     from workers.runtime.handlers import Handler
+    from workers.runtime.message import Message
     from workers.runtime.protection import TaskProtection
 
 # Small numbers keep the tests fast: a message a killed worker held is back within seconds.
@@ -106,6 +108,24 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(POLL_INTERVAL_SECONDS)  # polling interval of a deadline-bounded wait
 
 
+def sample_until(
+    done: Callable[[], bool], check: Callable[[], None], timeout: float, what: str
+) -> int:
+    """Run `check` repeatedly until `done()`; return how many samples were taken."""
+    samples = 0
+
+    def checked() -> bool:
+        nonlocal samples
+        if done():
+            return True
+        check()
+        samples += 1
+        return False
+
+    wait_until(checked, timeout, what)
+    return samples
+
+
 def wait_empty(sqs: SQSClient, queue_url: str, timeout: float) -> None:
     wait_until(lambda: queue_counts(sqs, queue_url) == (0, 0), timeout, f"empty {queue_url}")
 
@@ -174,3 +194,23 @@ def running_consumer(
         consumer.stop()
         thread.join(timeout=settings.stop_timeout + 5)
         assert not thread.is_alive(), "the consumer did not finish its drain in time"
+
+
+class Recorder:
+    """A handler that records each call; it blocks while `gate` is closed."""
+
+    def __init__(self, gated: bool = False) -> None:
+        self.calls: list[Message] = []
+        self.gate = threading.Semaphore(0)
+        self.gated = gated
+        self._lock = threading.Lock()
+
+    def __call__(self, message: Message) -> None:
+        with self._lock:
+            self.calls.append(message)
+        if self.gated:
+            assert self.gate.acquire(timeout=30), "the test never opened the gate"
+
+    def keys(self) -> Counter[str]:
+        with self._lock:
+            return Counter(message.idempotency_key for message in self.calls)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from tests.workers.consumer_testing import (
+    Recorder,
     fast_settings,
     queue_counts,
     running_consumer,
@@ -29,26 +31,6 @@ if TYPE_CHECKING:
 
 def events(caplog: pytest.LogCaptureFixture, name: str) -> list[logging.LogRecord]:
     return [record for record in caplog.records if record.getMessage() == name]
-
-
-class Recorder:
-    """A handler that records each call; it blocks while `gate` is closed."""
-
-    def __init__(self, gated: bool = False) -> None:
-        self.calls: list[Message] = []
-        self.gate = threading.Semaphore(0)
-        self.gated = gated
-        self._lock = threading.Lock()
-
-    def __call__(self, message: Message) -> None:
-        with self._lock:
-            self.calls.append(message)
-        if self.gated:
-            assert self.gate.acquire(timeout=30), "the test never opened the gate"
-
-    def keys(self) -> Counter[str]:
-        with self._lock:
-            return Counter(message.idempotency_key for message in self.calls)
 
 
 def test_it_long_polls_and_never_asks_for_more_than_its_free_slots(
@@ -80,6 +62,33 @@ def test_it_long_polls_and_never_asks_for_more_than_its_free_slots(
     assert first["MessageSystemAttributeNames"] == ["ApproximateReceiveCount"]
     # the 4 handled were deleted; the 3 never received are still there, visible
     assert queue_counts(sqs, queue_pair.url) == (3, 0)
+
+
+def test_deletes_ending_within_one_linger_go_in_one_batch(
+    sqs: SQSClient, queue_pair: QueuePair
+) -> None:
+    deletes: list[int] = []
+    sqs.meta.events.register(
+        "provide-client-params.sqs.DeleteMessageBatch",
+        lambda params, **_: deletes.append(len(params["Entries"])),
+    )
+    # given 7 handlers started by one receive that end one by one, 10 ms apart: all within
+    # the 200 ms a delete lingers for company, but each at its own deadline
+    keys = send(sqs, queue_pair.url, [f"m{index}" for index in range(7)])
+    handled: list[str] = []
+
+    def staggered(message: Message) -> None:
+        time.sleep(0.01 * int(message.body[1:]))  # the work, not a synchronisation
+        handled.append(message.idempotency_key)
+
+    settings = fast_settings(queue_pair, concurrency=10, delete_linger=0.2)
+    with running_consumer(sqs, settings, staggered):
+        wait_empty(sqs, queue_pair.url, timeout=10)
+
+    # then the first delete to come due takes the lingering others along: one request, not
+    # one per deadline
+    assert sorted(handled) == sorted(keys)
+    assert deletes == [7]
 
 
 def test_messages_a_receive_in_flight_brings_back_after_stop_are_released_at_once(

@@ -11,6 +11,7 @@ from tests.workers.consumer_testing import (
     fast_settings,
     queue_counts,
     running_consumer,
+    sample_until,
     send,
     start_consumer,
     wait_until,
@@ -27,24 +28,6 @@ if TYPE_CHECKING:
     from workers.runtime.message import Message
 
     StartWorker = Callable[..., WorkerProcess]
-
-
-def sample_until(
-    done: Callable[[], bool], check: Callable[[], None], timeout: float, what: str
-) -> int:
-    """Run `check` repeatedly until `done()`; return how many samples were taken."""
-    samples = 0
-
-    def checked() -> bool:
-        nonlocal samples
-        if done():
-            return True
-        check()
-        samples += 1
-        return False
-
-    wait_until(checked, timeout, what)
-    return samples
 
 
 def test_the_heartbeat_keeps_a_slow_message_invisible_past_its_visibility_timeout(

@@ -4,6 +4,8 @@ Environment (one clear line and exit code 2 when one is missing or malformed):
   QUEUE_URL                        required: the queue to consume.
   WORKER_HANDLER                   Default: workers.consumer.handler:handle ('module:function').
   WORKER_CONCURRENCY               Default: 4. Handlers at once (1 to 100).
+  WORKER_PREFETCH                  Default: 0. Messages held beyond the free handler slots,
+                                   waiting for one (0 to 10); see consumer_settings.
   HANDLER_TIMEOUT_SECONDS          Default: 60. A longer run counts as failed (0.1 to 43000).
   VISIBILITY_TIMEOUT_SECONDS       Default: handler timeout + 30 (1 to 43200); longer than
                                    SQS_READ_TIMEOUT_SECONDS.

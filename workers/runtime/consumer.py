@@ -1,12 +1,20 @@
 """The consumer engine: everything around a developer's handler.
 
-    receiver thread ── ReceiveMessage (long poll, at most the free slots, ≤ 10)
-        │  one thread per message, bounded by the slots
+    receiver thread ── ReceiveMessage (long poll, ≤ 10, at most the free places:
+        │                concurrency + prefetch - held)
+        │  one thread per message; it waits for a handler slot (the prefetched ones wait)
         ▼
     handler(Message) ── success ─▶ outbox: DeleteMessageBatch
                      ── raises / overruns ─▶ outbox: visibility = retry backoff
     outbox thread: batches, checks `Failed`, retries; heartbeat extends held messages
     protection keeper: ECS scale-in protection while receiving or holding
+
+Prefetch (WORKER_PREFETCH, default 0) trades a little fairness between tasks for
+throughput: with 0, a task never holds more messages than it has free handler slots, so a
+slot sits idle for one receive round trip after each message; with P > 0 it holds up to P
+more, which wait for a slot while the heartbeat keeps them invisible, so short handlers run
+back to back. A prefetched message counts as held for task protection and is released at
+a stop like any message not started.
 
 Delivery is at least once and nothing is deleted before its handler succeeded. A stop
 (SIGTERM) ends receiving at once; running handlers get until the drain deadline; messages
@@ -90,7 +98,7 @@ class Consumer:
         self._clock = clock
         self._stopping = threading.Event()
         self._stop_at: float | None = None
-        self._slots = Slots(settings.concurrency)
+        self._slots = Slots(settings.concurrency, settings.prefetch)
         self._record = IdempotencyRecord(settings.dedup_capacity)
         self._keeper = ProtectionKeeper(
             protection,
@@ -128,6 +136,7 @@ class Consumer:
                 "service": settings.service_name,
                 "queue_url": settings.queue_url,
                 "concurrency": settings.concurrency,
+                "prefetch": settings.prefetch,
                 "handler_timeout_seconds": settings.handler_timeout,
                 "visibility_timeout_seconds": settings.visibility_timeout,
                 "stop_timeout_seconds": settings.stop_timeout,
@@ -200,8 +209,10 @@ class Consumer:
         failures = 0
         expecting_work = True  # protect the task before the first receive
         while not self._stopping.is_set():
-            count = self._slots.take(
-                min(BATCH_ENTRIES, self._slots.size), self._stopping.is_set, RECEIVE_GATHER_SECONDS
+            count = self._slots.reserve(
+                min(BATCH_ENTRIES, self._slots.capacity),
+                self._stopping.is_set,
+                RECEIVE_GATHER_SECONDS,
             )
             if count == 0:
                 return
@@ -273,7 +284,14 @@ class Consumer:
 
     def _work(self, held: Held) -> None:
         try:
-            self._handle(held)
+            if not self._slots.start(self._stopping.is_set):
+                # Prefetched and never started: another task may have it at once.
+                self._settle(held, Outcome.RELEASED)
+                return
+            try:
+                self._handle(held)
+            finally:
+                self._slots.end()
         except Exception:
             # A bug in the engine itself: the message reappears after its visibility timeout.
             log.exception("internal error", extra=self._fields(held))

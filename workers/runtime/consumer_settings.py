@@ -4,6 +4,16 @@ The consumer stack passes QUEUE_URL, SERVICE_NAME, WORKER_CONCURRENCY,
 HANDLER_TIMEOUT_SECONDS, VISIBILITY_TIMEOUT_SECONDS and STOP_TIMEOUT_SECONDS from
 `service.yaml`; the rest have defaults for production and exist so that tests and
 `make local` can run with seconds instead of minutes.
+
+WORKER_PREFETCH (a whole number from 0 to 10; default 0) lets a task hold that many
+messages beyond its handler slots. 0 is the strict rule: a receive never asks for more
+messages than there are free handler slots, so every slot waits one ReceiveMessage round
+trip (tens of milliseconds) between two messages, and no task holds work another idle task
+could do. P > 0 keeps up to P messages waiting for a slot (the heartbeat keeps them
+invisible, SIGTERM releases them at once), which matters when handlers are short compared
+to a receive: with 100 ms handlers, 10 slots and P = 10 the slots stay busy. It costs
+latency fairness: a prefetched message waits behind this task's running handlers even if
+another task is idle. Keep it 0 for handlers that run seconds or longer.
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ if TYPE_CHECKING:
 
 # Seconds a read may take beyond the long poll itself.
 READ_TIMEOUT_MARGIN = READ_TIMEOUT_SECONDS - LONG_POLL_SECONDS
+# A receive brings at most 10 messages; more prefetch than one receive's worth buys nothing.
+MAX_PREFETCH = 10
 # Fargate sends SIGKILL at most this long after SIGTERM.
 MAX_STOP_TIMEOUT_SECONDS = 120
 # SQS accepts visibility timeouts from 0 to 12 hours.
@@ -38,6 +50,7 @@ class ConsumerSettings:
 
     queue_url: the queue to consume.
     concurrency: handlers running at once. Default: 4.
+    prefetch: messages held beyond the handler slots, waiting for one. Default: 0.
     handler_timeout: seconds after which a running handler counts as failed. Default: 60.
     visibility_timeout: seconds a receive (and each heartbeat) hides a message. Default: 90.
     stop_timeout: seconds from SIGTERM to SIGKILL (the task's stopTimeout). Default: 30.
@@ -58,6 +71,7 @@ class ConsumerSettings:
 
     queue_url: str
     concurrency: int = 4
+    prefetch: int = 0
     handler_timeout: float = 60
     visibility_timeout: int = 90
     stop_timeout: float = 30
@@ -92,6 +106,9 @@ class ConsumerSettings:
         concurrency = env.number(
             "WORKER_CONCURRENCY", 4, minimum=1, maximum=100, integer=True, env=environ
         )
+        prefetch = env.number(
+            "WORKER_PREFETCH", 0, minimum=0, maximum=MAX_PREFETCH, integer=True, env=environ
+        )
         handler_timeout = env.number(
             "HANDLER_TIMEOUT_SECONDS", 60, minimum=0.1, maximum=43_000, env=environ
         )
@@ -123,6 +140,7 @@ class ConsumerSettings:
         return cls(
             queue_url=queue_url,
             concurrency=int(concurrency),
+            prefetch=int(prefetch),
             handler_timeout=handler_timeout,
             visibility_timeout=int(visibility),
             stop_timeout=env.number(

@@ -1,12 +1,15 @@
-"""What a consumer holds: free handler slots, and the messages it received and not yet settled.
+"""What a consumer holds: places for messages, handler slots, and the messages it received and
+not yet settled.
 
-A message is held from its receive until SQS accepted its delete or visibility change.
-While held, the heartbeat keeps it invisible; holding anything keeps the task protected.
+A message is held from its receive until SQS accepted its delete or visibility change;
+that includes a prefetched message still waiting for a handler slot. While held, the
+heartbeat keeps it invisible; holding anything keeps the task protected.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -108,22 +111,35 @@ class Ledger:
 
 
 class Slots:
-    """Bounded concurrency: one slot per running handler, taken before a receive asks for more."""
+    """Bounded holding and bounded concurrency, under one lock.
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._free = size
+    `capacity` = concurrency + prefetch places: a receive takes places before it asks SQS for
+    messages, and a message keeps its place until its handler is done or it was released.
+    `concurrency` handler slots: a held message waits for one, first come first served;
+    the prefetched messages are those waiting. With prefetch 0 a receive never asks for more
+    messages than there are free handler slots.
+    """
+
+    def __init__(self, concurrency: int, prefetch: int = 0) -> None:
+        self.concurrency = concurrency
+        self.prefetch = prefetch
+        self.capacity = concurrency + prefetch
+        self._free = self.capacity  # places for messages
+        self._idle = concurrency  # handler slots
+        self._queue: deque[object] = deque()  # handlers waiting for a slot, oldest first
         self._changed = threading.Condition()
 
-    def take(self, most: int, stopping: Callable[[], bool], gather: float = 0.0) -> int:
-        """Wait for at least one free slot, then up to `gather` seconds for `most` to be free;
-        take up to `most`. 0 when the worker is stopping.
+    def reserve(self, most: int, stopping: Callable[[], bool], gather: float = 0.0) -> int:
+        """Take up to `most` places for a receive; 0 when the worker is stopping.
 
-        Handlers that started together (one receive) tend to end together: waiting a moment
-        for the rest turns many receives of 1 message into one receive of many.
+        Waits until more than half the prefetch is free (prefetch 0: one place), so a receive
+        tops up the buffer with a fuller batch instead of asking for one message at a time;
+        then up to `gather` seconds for `most` places. Handlers that started together (one
+        receive) tend to end together: a moment's wait turns receives of 1 into one of many.
         """
+        low_water = min(most, self.prefetch // 2 + 1)
         with self._changed:
-            self._changed.wait_for(lambda: self._free > 0 or stopping())
+            self._changed.wait_for(lambda: self._free >= low_water or stopping())
             if gather > 0:
                 self._changed.wait_for(lambda: self._free >= most or stopping(), timeout=gather)
             if stopping():
@@ -133,15 +149,40 @@ class Slots:
             return taken
 
     def give(self, count: int = 1) -> None:
+        """Return places: a receive brought fewer messages, or a message left the worker."""
         if count <= 0:
             return
         with self._changed:
-            self._free = min(self.size, self._free + count)
+            self._free = min(self.capacity, self._free + count)
+            self._changed.notify_all()
+
+    def start(self, stopping: Callable[[], bool]) -> bool:
+        """Wait for a handler slot, in arrival order; False (no slot taken) when stopping."""
+        ticket = object()
+        with self._changed:
+            self._queue.append(ticket)
+            self._changed.wait_for(
+                lambda: (self._idle > 0 and self._queue[0] is ticket) or stopping()
+            )
+            self._queue.remove(ticket)
+            self._changed.notify_all()  # the next in line may take another idle slot
+            if stopping():
+                return False
+            self._idle -= 1
+            return True
+
+    def end(self) -> None:
+        """A handler is done with its slot."""
+        with self._changed:
+            self._idle = min(self.concurrency, self._idle + 1)
             self._changed.notify_all()
 
     def wait_all_free(self, timeout: float) -> bool:
         with self._changed:
-            return self._changed.wait_for(lambda: self._free == self.size, timeout=max(timeout, 0))
+            return self._changed.wait_for(
+                lambda: self._free == self.capacity and self._idle == self.concurrency,
+                timeout=max(timeout, 0),
+            )
 
     def wake(self) -> None:
         with self._changed:

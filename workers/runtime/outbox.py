@@ -175,7 +175,7 @@ class Outbox:
                 now = self._clock()
                 if self._closing and (not self._pending or now >= self._deadline):
                     return [], True
-                ready = [action for action in self._pending if self._is_ready(action, now)]
+                ready = self._ready(now)
                 if ready or now >= heartbeat_at:
                     self._pending = [a for a in self._pending if a not in ready]
                     return ready, False
@@ -183,6 +183,26 @@ class Outbox:
                 if self._closing:
                     wake = min(wake, self._deadline)
                 self._changed.wait(max(0.0, wake - now))
+
+    def _ready(self, now: float) -> list[_Action]:
+        """What to send now: actions due, or in a full batch, or closing. A batch that goes
+        out anyway takes along first attempts still lingering, up to its 10 entries: they
+        were only waiting for company, and one request instead of two is what linger is for.
+        """
+        ready = [action for action in self._pending if self._is_ready(action, now)]
+        chosen = {id(action) for action in ready}
+        for kind in Kind:
+            going = sum(action.kind is kind for action in ready)
+            room = -going % BATCH_ENTRIES
+            if not (going and room):
+                continue
+            lingering = [
+                action
+                for action in self._pending
+                if action.kind is kind and action.attempt == 0 and id(action) not in chosen
+            ]
+            ready += sorted(lingering, key=lambda action: action.due)[:room]
+        return ready
 
     def _is_ready(self, action: _Action, now: float) -> bool:
         if action.due <= now:
