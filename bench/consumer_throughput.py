@@ -3,12 +3,18 @@
 One `python -m workers.consumer` process runs the example handler with
 HANDLER_SLEEP_SECONDS=0.1 (a 100 ms handler). The benchmark keeps about `--backlog`
 messages outstanding, sending them in batches of 10 with the platform's BatchSender, for
-`--seconds`; then it lets the consumer empty the queue and stops it with SIGTERM.
+`--seconds`; then it lets the consumer empty the queue and stops it with SIGTERM. It does
+this twice, with the same workload on a fresh moto_server: strict (WORKER_PREFETCH=0: never
+more messages than free handler slots) and with `--prefetch` messages received ahead.
 
 The backlog is small on purpose: moto's ReceiveMessage costs about 0.7 ms per message in
 the queue (measured: 10 messages from a queue of 50 take 46 ms, of 200 take 185 ms), so a
 large backlog would measure moto, not the consumer. 60 is still several full receives
-ahead of 10 handlers, so every receive can come back full.
+ahead of 10 handlers plus 10 prefetched, so every receive can come back full.
+
+Strict mode cannot reach the ideal on any SQS: after each handler its slot waits for the
+next receive's round trip (shown in the table), so its ceiling is about
+handler time / (handler time + round trip + the receive's 20 ms gathering wait).
 
 - Throughput: messages handled per second after a warm-up, from the consumer's own
   "handled" log lines, against the ideal of concurrency / handler time.
@@ -35,20 +41,26 @@ import boto3
 
 from devtools.counting_proxy import counting_proxy
 from devtools.moto_server import running_moto_server
+from workers.runtime.consumer import RECEIVE_GATHER_SECONDS
 from workers.runtime.producer import BatchSender, OutgoingMessage
 
 if TYPE_CHECKING:
     from collections import Counter
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from mypy_boto3_sqs import SQSClient
 
     from devtools.moto_server import MotoServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LOG_PATH = REPO_ROOT / ".local" / "bench-consumer.log"
+LOG_DIRECTORY = REPO_ROOT / ".local"
 HANDLED_EVENT = "handled"
 FEED_INTERVAL_SECONDS = 0.05
+# What the backlog is kept at, and why: printed with the results.
+BACKLOG_REASON = (
+    "moto's ReceiveMessage slows by about 0.7 ms per queued message, so a bigger backlog "
+    "measures moto; this one still keeps every receive full"
+)
 DRAIN_DEADLINE_SECONDS = 60
 STOP_DEADLINE_SECONDS = 30
 TARGET_SHARE_OF_IDEAL = 0.90
@@ -93,6 +105,7 @@ class HandledLog:
 
 @dataclass(frozen=True)
 class Result:
+    prefetch: int
     concurrency: int
     handler_seconds: float
     handled: int
@@ -100,6 +113,7 @@ class Result:
     window_seconds: float
     window_handled: int
     requests: Counter[str]
+    round_trips: dict[str, list[float]]
     problems: list[str]
 
     @property
@@ -113,6 +127,22 @@ class Result:
     @property
     def requests_per_message(self) -> float:
         return sum(self.requests.values()) / max(self.handled, 1)
+
+    @property
+    def mode(self) -> str:
+        return "strict (prefetch 0)" if self.prefetch == 0 else f"prefetch {self.prefetch}"
+
+    @property
+    def strict_ceiling(self) -> float:
+        """Share of the ideal strict mode can reach: after each message its slot waits for
+        the next receive's round trip and gathering wait."""
+        wait = self.round_trip_ms("ReceiveMessage") / 1000 + RECEIVE_GATHER_SECONDS
+        return self.handler_seconds / (self.handler_seconds + wait)
+
+    def round_trip_ms(self, operation: str) -> float:
+        """Median round trip of `operation` as the consumer saw it (through the proxy)."""
+        times = sorted(self.round_trips.get(operation, []))
+        return 1000 * times[len(times) // 2] if times else float("nan")
 
 
 def queue(client: SQSClient) -> str:
@@ -137,7 +167,7 @@ def client_for(endpoint_url: str, server: MotoServer) -> SQSClient:
 
 
 def start_consumer(
-    server: MotoServer, endpoint_url: str, queue_url: str, args: argparse.Namespace
+    server: MotoServer, endpoint_url: str, queue_url: str, args: argparse.Namespace, prefetch: int
 ) -> subprocess.Popen[bytes]:
     env = {
         **server.env(),
@@ -145,6 +175,7 @@ def start_consumer(
         "QUEUE_URL": queue_url,
         "SERVICE_NAME": "bench-consumer",
         "WORKER_CONCURRENCY": str(args.concurrency),
+        "WORKER_PREFETCH": str(prefetch),
         "HANDLER_SLEEP_SECONDS": str(args.handler_seconds),
         "HANDLER_TIMEOUT_SECONDS": "30",
         "VISIBILITY_TIMEOUT_SECONDS": "60",
@@ -192,17 +223,19 @@ def stop(consumer: subprocess.Popen[bytes]) -> int:
         return consumer.wait()
 
 
-def run(args: argparse.Namespace) -> Result:
+def run(args: argparse.Namespace, prefetch: int = 0) -> Result:
+    """One mode on a fresh moto_server, so that no run inherits another's queue."""
     with running_moto_server() as server, counting_proxy(server.port) as proxy:
         direct = client_for(server.endpoint_url, server)
         queue_url = queue(direct)  # setup is not part of the per-message cost
         sender = BatchSender(client_for(proxy.endpoint_url, server), queue_url)
         handled = HandledLog()
-        consumer = start_consumer(server, proxy.endpoint_url, queue_url, args)
+        consumer = start_consumer(server, proxy.endpoint_url, queue_url, args, prefetch)
         assert consumer.stdout is not None
-        LOG_PATH.parent.mkdir(exist_ok=True)
+        LOG_DIRECTORY.mkdir(exist_ok=True)
+        log_path = LOG_DIRECTORY / f"bench-consumer-prefetch-{prefetch}.log"
         reader = threading.Thread(
-            target=handled.read, args=(consumer.stdout, LOG_PATH), daemon=True
+            target=handled.read, args=(consumer.stdout, log_path), daemon=True
         )
         reader.start()
         try:
@@ -218,6 +251,7 @@ def run(args: argparse.Namespace) -> Result:
             handled.other_problems.append(f"consumer exit code {code}")
         window_start = started + args.warmup
         return Result(
+            prefetch=prefetch,
             concurrency=args.concurrency,
             handler_seconds=args.handler_seconds,
             handled=handled.count(),
@@ -225,33 +259,65 @@ def run(args: argparse.Namespace) -> Result:
             window_seconds=fed_until - window_start,
             window_handled=handled.between(window_start, fed_until),
             requests=proxy.counts(),
+            round_trips=proxy.round_trips(),
             problems=handled.other_problems,
         )
 
 
-def table(result: Result) -> str:
-    share = result.throughput / result.ideal
-    per_message = result.requests_per_message
-    rows = [
-        ("messages sent / handled", f"{result.sent} / {result.handled}", "equal"),
-        ("concurrency x handler time", f"{result.concurrency} x {result.handler_seconds:g} s", ""),
-        ("ideal (msg/s)", f"{result.ideal:.1f}", ""),
+def table(results: Sequence[Result]) -> str:
+    """One column per mode; every mode ran the same workload."""
+    first = results[0]
+    rows: list[tuple[str, list[str], str]] = [
+        ("messages sent / handled", [f"{r.sent} / {r.handled}" for r in results], "equal"),
         (
-            f"throughput over {result.window_seconds:.0f} s (msg/s)",
-            f"{result.throughput:.1f}",
+            "concurrency x handler time",
+            [f"{r.concurrency} x {r.handler_seconds:g} s" for r in results],
             "",
         ),
-        ("share of ideal", f"{share:.0%}", f">= {TARGET_SHARE_OF_IDEAL:.0%}"),
-        ("SQS requests / message", f"{per_message:.3f}", f"<= {TARGET_REQUESTS_PER_MESSAGE}"),
+        ("ideal (msg/s)", [f"{r.ideal:.1f}" for r in results], ""),
+        (
+            f"throughput over {first.window_seconds:.0f} s (msg/s)",
+            [f"{r.throughput:.1f}" for r in results],
+            "",
+        ),
+        (
+            "share of ideal",
+            [f"{r.throughput / r.ideal:.0%}" for r in results],
+            f">= {TARGET_SHARE_OF_IDEAL:.0%}",
+        ),
+        (
+            "SQS requests / message",
+            [f"{r.requests_per_message:.3f}" for r in results],
+            f"<= {TARGET_REQUESTS_PER_MESSAGE}",
+        ),
     ]
+    operations = sorted({operation for result in results for operation in result.requests})
     rows += [
-        (f"  {operation} / message", f"{count / max(result.handled, 1):.3f}", "")
-        for operation, count in sorted(result.requests.items())
+        (
+            f"  {operation} / message",
+            [f"{r.requests[operation] / max(r.handled, 1):.3f}" for r in results],
+            "",
+        )
+        for operation in operations
     ]
-    width = max(len(row[0]) for row in rows)
-    lines = [f"| {'metric':<{width}} | {'value':>14} | {'target':<7} |"]
-    lines.append(f"|{'-' * (width + 2)}|{'-' * 16}|{'-' * 9}|")
-    lines += [f"| {name:<{width}} | {value:>14} | {target:<7} |" for name, value, target in rows]
+    rows.append(
+        (
+            "ReceiveMessage round trip (ms, median)",
+            [f"{r.round_trip_ms('ReceiveMessage'):.0f}" for r in results],
+            "",
+        )
+    )
+    return _markdown(["metric", *(result.mode for result in results), "target"], rows)
+
+
+def _markdown(header: list[str], rows: list[tuple[str, list[str], str]]) -> str:
+    cells = [header, *([name, *values, target] for name, values, target in rows)]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(header))]
+    lines = [
+        "| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
+        for row in cells
+    ]
+    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
     return "\n".join(lines)
 
 
@@ -271,6 +337,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3, help="not measured. Default: 3")
     parser.add_argument("--backlog", type=int, default=60, help="outstanding. Default: 60")
     parser.add_argument(
+        "--prefetch",
+        type=int,
+        default=10,
+        choices=range(11),
+        metavar="0..10",
+        help="WORKER_PREFETCH of the second run (0: strict only). Default: 10",
+    )
+    parser.add_argument(
         "--receive-wait",
         type=int,
         default=20,
@@ -283,13 +357,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    result = run(parse_args(argv))
-    print(table(result))
-    if result.problems:
-        print(f"problems logged: {sorted(set(result.problems))}")
-    verdict = "meets" if meets_targets(result) else "MISSES"
-    print(f"{verdict} the targets")
-    return 0 if meets_targets(result) else 1
+    args = parse_args(argv)
+    print(f"backlog kept: about {args.backlog} messages sent, not yet handled: {BACKLOG_REASON}")
+    results = [run(args, prefetch=0)]
+    if args.prefetch:
+        results.append(run(args, prefetch=args.prefetch))
+    print(table(results))
+    for result in results:
+        if result.problems:
+            print(f"{result.mode}: problems logged: {sorted(set(result.problems))}")
+    for result in results:
+        print(f"{result.mode}: {'meets' if meets_targets(result) else 'MISSES'} the targets")
+    strict = results[0]
+    print(
+        f"strict mode's ceiling here: handler / (handler + receive round trip + "
+        f"{RECEIVE_GATHER_SECONDS * 1000:.0f} ms gathering) = {strict.strict_ceiling:.0%}"
+    )
+    # Strict mode is shown for comparison; the targets are for the mode a deployment would
+    # choose for handlers this short, the last one run.
+    return 0 if meets_targets(results[-1]) else 1
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ count what a worker really sends, without touching the worker's code: the benchm
 
 It reads HTTP/1.1 request heads to find each request's operation (the `X-Amz-Target`
 header of the JSON protocol, or `Action=` of the query protocol) and its body length;
-responses are copied through untouched.
+responses are copied through untouched. It also times each request from its forwarding to
+the first byte of its answer (botocore sends one request at a time per connection), so a
+benchmark can show what an SQS round trip costs the worker.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import contextlib
 import re
 import socket
 import threading
-from collections import Counter
+import time
+from collections import Counter, defaultdict, deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -86,6 +89,7 @@ class CountingProxy:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self._counts: Counter[str] = Counter()
+        self._round_trips: defaultdict[str, list[float]] = defaultdict(list)
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._cut = threading.Event()
@@ -102,9 +106,15 @@ class CountingProxy:
         with self._lock:
             return Counter(self._counts)
 
+    def round_trips(self) -> dict[str, list[float]]:
+        """Seconds from forwarding each request to the first byte of its answer, by operation."""
+        with self._lock:
+            return {operation: list(times) for operation, times in self._round_trips.items()}
+
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._round_trips.clear()
 
     def cut(self) -> None:
         """SQS becomes unreachable: open connections are closed, new ones refused at once."""
@@ -148,27 +158,51 @@ class CountingProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._open |= {client, upstream}
-            threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._copy, args=(upstream, client), daemon=True).start()
+            awaiting: deque[tuple[str, float]] = deque()  # requests not answered yet
+            threading.Thread(
+                target=self._requests, args=(client, upstream, awaiting), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._answers, args=(upstream, client, awaiting), daemon=True
+            ).start()
 
-    def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
+    def _requests(
+        self,
+        client: socket.socket,
+        upstream: socket.socket,
+        awaiting: deque[tuple[str, float]],
+    ) -> None:
         """Forward requests one by one, counting each by operation."""
         reader = _Reader(client)
         try:
             while True:
                 head = reader.until(b"\r\n\r\n")
                 body = reader.exactly(_content_length(head))
+                operation = operation_of(head, body)
                 with self._lock:
-                    self._counts[operation_of(head, body)] += 1
+                    self._counts[operation] += 1
+                # Queued before sending, so the answer can never arrive first.
+                awaiting.append((operation, time.monotonic()))
                 upstream.sendall(head + body)
         except (_ConnectionClosed, OSError, ValueError):
             self._hang_up(client, upstream)
 
-    def _copy(self, source: socket.socket, target: socket.socket) -> None:
+    def _answers(
+        self,
+        upstream: socket.socket,
+        client: socket.socket,
+        awaiting: deque[tuple[str, float]],
+    ) -> None:
+        """Copy answers back; the first chunk after a request is the start of its answer (the
+        client sends its next request only after the whole answer arrived)."""
         with contextlib.suppress(OSError):  # either side went away: hang up both below
-            while data := source.recv(CHUNK_BYTES):
-                target.sendall(data)
-        self._hang_up(source, target)
+            while data := upstream.recv(CHUNK_BYTES):
+                if awaiting:
+                    operation, sent = awaiting.popleft()
+                    with self._lock:
+                        self._round_trips[operation].append(time.monotonic() - sent)
+                client.sendall(data)
+        self._hang_up(upstream, client)
 
     def _hang_up(self, *sockets: socket.socket) -> None:
         """Shut both ends (which wakes the other thread of this connection), then close."""

@@ -55,6 +55,20 @@ def test_requests_are_counted_by_operation_and_answered_intact(proxy: CountingPr
     assert proxy.counts() == {"CreateQueue": 1, "SendMessageBatch": 1, "ReceiveMessage": 3}
 
 
+def test_round_trips_are_timed_per_request_until_the_answer_starts(proxy: CountingProxy) -> None:
+    client = client_via(proxy)
+    url = client.create_queue(QueueName="proxy-times")["QueueUrl"]
+    client.send_message(QueueUrl=url, MessageBody="m")
+    client.receive_message(QueueUrl=url)  # answered at once: a message is there
+    client.receive_message(QueueUrl=url, WaitTimeSeconds=1)  # empty: a full 1 s long poll
+
+    times = proxy.round_trips()
+    assert [len(times[op]) for op in ("CreateQueue", "SendMessage")] == [1, 1]
+    quick, long_poll = times["ReceiveMessage"]
+    assert 0 < quick < 0.9
+    assert long_poll >= 1.0
+
+
 def test_a_cut_makes_sqs_unreachable_and_restore_brings_it_back_with_its_queues(
     proxy: CountingProxy,
 ) -> None:
