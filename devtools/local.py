@@ -192,6 +192,7 @@ def worker_envs(
             **consumer.containers[0].environment,
             "SERVICE_NAME": consumer.name,
             "WORKER_CONCURRENCY": str(consumer.concurrency),
+            "WORKER_PREFETCH": str(consumer.prefetch),
             "HANDLER_TIMEOUT_SECONDS": str(consumer.queue.handler_timeout_seconds),
             "VISIBILITY_TIMEOUT_SECONDS": str(consumer.queue.visibility_timeout),
             "STOP_TIMEOUT_SECONDS": str(consumer.stop_timeout),

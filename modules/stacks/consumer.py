@@ -79,6 +79,7 @@ class ConsumerStack(PlatformStack):
                     "AWS_REGION": region,
                     "QUEUE_URL": queue.url,
                     "WORKER_CONCURRENCY": str(service.concurrency),
+                    "WORKER_PREFETCH": str(service.prefetch),
                     "HANDLER_TIMEOUT_SECONDS": str(service.queue.handler_timeout_seconds),
                     "VISIBILITY_TIMEOUT_SECONDS": str(service.queue.visibility_timeout),
                     "SERVICE_NAME": service.name,
