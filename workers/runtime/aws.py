@@ -1,4 +1,4 @@
-"""The SQS client every worker uses, with timeouts and retries set explicitly.
+"""The AWS clients workers use (SQS; DynamoDB and ECS for jobs), timeouts and retries explicit.
 
 boto3 reads AWS_REGION and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS itself, so a
 local endpoint (moto_server, `make local`) needs no code here.
@@ -6,7 +6,7 @@ local endpoint (moto_server, `make local`) needs no code here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -22,10 +22,17 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 def sqs_client(*, max_attempts: int = 3, read_timeout: float = READ_TIMEOUT_SECONDS) -> SQSClient:
     """`read_timeout` must outlast the longest long poll the caller makes."""
+    return aws_client("sqs", max_attempts=max_attempts, read_timeout=read_timeout)
+
+
+def aws_client(
+    service: str, *, max_attempts: int = 3, read_timeout: float = READ_TIMEOUT_SECONDS
+) -> Any:
+    """A client for `service` (e.g. "dynamodb", "ecs") with the same explicit settings."""
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=read_timeout,
         retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=50,
     )
-    return boto3.session.Session().client("sqs", config=config)
+    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
