@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import itertools
 import re
 import types
 from collections import Counter
@@ -361,6 +362,7 @@ class QueueSpec(Strict):
 class ScalingMode(StrEnum):
     BACKLOG_PER_TASK = "backlog-per-task"
     QUEUE_DEPTH = "queue-depth"
+    STEPS = "steps"
 
 
 class BacklogPerTaskScaling(Strict):
@@ -413,6 +415,178 @@ class QueueDepthScaling(Strict):
     @model_validator(mode="after")
     def _bounds(self) -> QueueDepthScaling:
         _check_task_bounds(self.min_tasks, self.max_tasks)
+        return self
+
+
+class ScalingStep(Strict):
+    """One band of the backlog: from `at_least` visible messages up to the next step's."""
+
+    at_least: int = Field(
+        ge=0, description="Visible messages where the step starts; it ends where the next starts."
+    )
+    change: int = Field(
+        ge=-1000,
+        le=1000,
+        description="Tasks added (above 0) or removed (below 0) each time the step fires; 0 holds.",
+    )
+
+
+class HighBacklog(Strict):
+    """A second policy for a backlog the steps cannot catch up with: it adds a percentage of the
+    running tasks, so capacity grows geometrically instead of by a fixed step."""
+
+    visible_messages: int = Field(
+        100,
+        ge=1,
+        description=(
+            "Visible messages from which it fires; above the last step's at_least. Default: 100 "
+            "(ten times the seed's top step, where +5 tasks a minute no longer catch up)."
+        ),
+    )
+    add_percent: int = Field(
+        67, ge=1, le=1000, description="Percent of the running tasks it adds. Default: 67."
+    )
+
+
+# The seed's steps: -1 task at 0 visible messages, +1 from 1, +3 from 5, +5 from 10.
+SEED_STEPS = (
+    {"at_least": 0, "change": -1},
+    {"at_least": 1, "change": 1},
+    {"at_least": 5, "change": 3},
+    {"at_least": 10, "change": 5},
+)
+
+
+@dataclass(frozen=True)
+class StepAdjustmentBounds:
+    """One step adjustment as Application Auto Scaling takes it: bounds relative to the alarm
+    threshold (None: unbounded) and the change in tasks."""
+
+    lower: int | None
+    upper: int | None
+    change: int
+
+
+@dataclass(frozen=True)
+class StepPolicyBounds:
+    """The alarm threshold of one step policy and its step adjustments, lowest first."""
+
+    threshold: int
+    adjustments: tuple[StepAdjustmentBounds, ...]
+
+
+class StepScaling(Strict):
+    """The seed's step scaling on visible messages, with configurable steps, plus a percentage
+    policy for a high backlog. Scales from and to zero by itself: steps act on any task count."""
+
+    mode: Literal[ScalingMode.STEPS] = Field(
+        description="Step scaling on visible messages in the queue (the seed's steps)."
+    )
+    min_tasks: int = Field(0, ge=0, le=1000, description="Fewest running tasks. Default: 0.")
+    max_tasks: int = Field(50, ge=1, le=1000, description="Most running tasks. Default: 50.")
+    steps: list[ScalingStep] = Field(
+        default_factory=lambda: [dict(step) for step in SEED_STEPS],
+        validate_default=True,
+        min_length=2,
+        max_length=20,
+        description=(
+            "Bands of visible messages, ordered by at_least from 0 up, each with its change; "
+            "changes may not decrease as the backlog grows."
+        ),
+    )
+    high_backlog: HighBacklog | None = Field(
+        default_factory=HighBacklog,
+        description="Add a percentage of the running tasks when the backlog is high; null: off.",
+    )
+
+    @field_validator("steps")
+    @classmethod
+    def _ordered(cls, steps: list[ScalingStep]) -> list[ScalingStep]:
+        if steps[0].at_least != 0:
+            raise FieldError(
+                "0.at_least",
+                "must be 0: the steps cover every backlog from an empty queue up (a step with "
+                f"change 0 holds); got {steps[0].at_least}",
+            )
+        for index, (below, step) in enumerate(itertools.pairwise(steps), start=1):
+            if step.at_least <= below.at_least:
+                raise FieldError(
+                    f"{index}.at_least",
+                    f"must be more than steps.{index - 1}.at_least ({below.at_least}): steps are "
+                    f"ordered by backlog and may not overlap; got {step.at_least}",
+                )
+            if step.change < below.change:
+                raise FieldError(
+                    f"{index}.change",
+                    f"must be at least steps.{index - 1}.change ({below.change}): a larger "
+                    f"backlog never calls for fewer tasks; got {step.change}",
+                )
+        if steps[-1].change <= 0:
+            raise ValueError(
+                "at least one step must add tasks (change above 0), or the service never starts one"
+            )
+        return steps
+
+    @property
+    def scale_out(self) -> StepPolicyBounds:
+        """The steps that add tasks, for an alarm `visible >= threshold` (lowest adding step).
+
+        Above its threshold a step's lower bound is inclusive and its upper bound exclusive
+        (Application Auto Scaling user guide, step scaling), as the bands are."""
+        bands = [band for band in self._bands() if band[2] > 0]
+        threshold = bands[0][0]
+        return StepPolicyBounds(
+            threshold,
+            tuple(
+                StepAdjustmentBounds(
+                    lower - threshold, None if upper is None else upper - threshold, change
+                )
+                for lower, upper, change in bands
+            ),
+        )
+
+    @property
+    def scale_in(self) -> StepPolicyBounds | None:
+        """The steps that remove tasks, for an alarm `visible <= threshold` (the largest count
+        of the highest removing step), or None when no step removes any.
+
+        Below its threshold a step's lower bound is exclusive and its upper bound inclusive, so
+        the band of counts [a, b) becomes (a - 1, b - 1] before it is made relative."""
+        bands = [band for band in self._bands() if band[2] < 0]
+        if not bands:
+            return None
+        top = bands[-1][1]
+        assert top is not None, "a removing step is always below an adding one"
+        threshold = top - 1
+        return StepPolicyBounds(
+            threshold,
+            tuple(
+                StepAdjustmentBounds(
+                    None if lower == 0 else lower - 1 - threshold,
+                    None if upper is None else upper - 1 - threshold,
+                    change,
+                )
+                for lower, upper, change in bands
+            ),
+        )
+
+    def _bands(self) -> list[tuple[int, int | None, int]]:
+        """(first count, first count of the next band or None, change) of each step."""
+        ends: list[int | None] = [*(step.at_least for step in self.steps[1:]), None]
+        return [
+            (step.at_least, end, step.change) for step, end in zip(self.steps, ends, strict=True)
+        ]
+
+    @model_validator(mode="after")
+    def _bounds(self) -> StepScaling:
+        _check_task_bounds(self.min_tasks, self.max_tasks)
+        top = self.steps[-1].at_least
+        if self.high_backlog is not None and self.high_backlog.visible_messages <= top:
+            raise FieldError(
+                "high_backlog.visible_messages",
+                f"must be more than the last step's at_least ({top}), where the steps already "
+                f"add their most; got {self.high_backlog.visible_messages}",
+            )
         return self
 
 
@@ -475,7 +649,7 @@ class ConsumerSpec(ServiceBase):
     queue: QueueSpec = Field(
         default_factory=QueueSpec, description="The service's queue and dead-letter queue."
     )
-    scaling: BacklogPerTaskScaling | QueueDepthScaling = Field(
+    scaling: BacklogPerTaskScaling | QueueDepthScaling | StepScaling = Field(
         default_factory=BacklogPerTaskScaling,
         discriminator="mode",
         description="How the number of tasks follows the queue.",

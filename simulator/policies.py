@@ -3,7 +3,7 @@
 One class per scaling mode turns the typed config (modules/config.py) into a
 `ScalingPlan`: min, max and the policies with their alarms, matching what the stack
 deploys (modules/constructs/backlog_scaling.py). `MODES` maps each config type to its
-class; a new mode (e.g. a `steps` list) is one new class and one entry there.
+class; a new mode is one new class and one entry there.
 Each class also tells the capacity planner which knobs it may turn, and how to write the
 result back as a `scaling:` block.
 """
@@ -14,7 +14,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
-from modules.config import BacklogPerTaskScaling, QueueDepthScaling
+from modules.config import (
+    BacklogPerTaskScaling,
+    QueueDepthScaling,
+    StepAdjustmentBounds,
+    StepPolicyBounds,
+    StepScaling,
+)
 from simulator.alarms import (
     BACKLOG_PER_TASK,
     MESSAGES_IN_QUEUE,
@@ -47,6 +53,7 @@ __all__ = [
     "PolicyMode",
     "QueueDepthMode",
     "ScalingPlan",
+    "StepsMode",
     "UnsupportedModeError",
     "mode_of",
 ]
@@ -231,9 +238,106 @@ class QueueDepthMode(PolicyMode):
                     yield {"target_visible_messages": target, "max_tasks": max_tasks}
 
 
+# modules/constructs/backlog_scaling.py STEP_ALARM_MINUTES: a step alarm acts on one datapoint.
+STEP_ALARM_DATAPOINTS = 1
+
+
+def _step_policy(
+    name: str,
+    comparison: Comparison,
+    adjustment_type: AdjustmentType,
+    bounds: StepPolicyBounds,
+    timings: Timings,
+) -> StepScalingPolicy:
+    """A step policy of mode `steps`: a one-minute alarm on visible messages and its steps."""
+    return StepScalingPolicy(
+        name=name,
+        alarm=Alarm(
+            name,
+            VISIBLE,
+            comparison,
+            bounds.threshold,
+            STEP_ALARM_DATAPOINTS,
+            treat_missing=MissingData.NOT_BREACHING,
+        ),
+        adjustment_type=adjustment_type,
+        steps=tuple(
+            StepAdjustment(step.lower, step.upper, step.change) for step in bounds.adjustments
+        ),
+        cooldown=timings.step_cooldown_seconds,
+    )
+
+
+class StepsMode(PolicyMode):
+    """The seed's step policy: steps on visible messages, and a percentage for a high backlog."""
+
+    config_type = StepScaling
+
+    @classmethod
+    def plan(cls, spec: ConsumerSpec, timings: Timings) -> ScalingPlan:
+        scaling = spec.scaling
+        assert isinstance(scaling, StepScaling)
+        policies: list[ScalingPolicy] = [
+            _step_policy(
+                "StepScaleOut",
+                Comparison.GREATER_OR_EQUAL,
+                AdjustmentType.CHANGE_IN_CAPACITY,
+                scaling.scale_out,
+                timings,
+            )
+        ]
+        if scaling.scale_in is not None:
+            policies.append(
+                _step_policy(
+                    "StepScaleIn",
+                    Comparison.LESS_OR_EQUAL,
+                    AdjustmentType.CHANGE_IN_CAPACITY,
+                    scaling.scale_in,
+                    timings,
+                )
+            )
+        high = scaling.high_backlog
+        if high is not None:
+            policies.append(
+                _step_policy(
+                    "HighBacklog",
+                    Comparison.GREATER_OR_EQUAL,
+                    AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
+                    StepPolicyBounds(
+                        high.visible_messages, (StepAdjustmentBounds(0, None, high.add_percent),)
+                    ),
+                    timings,
+                )
+            )
+        steps = ", ".join(f"{step.change:+d} from {step.at_least}" for step in scaling.steps)
+        surge = f"; +{high.add_percent} % from {high.visible_messages}" if high else ""
+        label = f"steps ({steps}{surge}; {scaling.min_tasks}-{scaling.max_tasks} tasks)"
+        return ScalingPlan(scaling.min_tasks, scaling.max_tasks, policies, label)
+
+    @classmethod
+    def knobs(cls, spec: ConsumerSpec) -> Iterator[dict[str, Any]]:
+        scaling = spec.scaling
+        assert isinstance(scaling, StepScaling)
+        # The steps are the user's; the planner tries where the percentage policy starts (or
+        # none) and the ceiling.
+        top = scaling.steps[-1].at_least
+        add_percent = scaling.high_backlog.add_percent if scaling.high_backlog else 67
+        surges: list[dict[str, int] | None] = [None]
+        surges += [
+            {"visible_messages": visible, "add_percent": add_percent}
+            for visible in (20, 50, 100, 200, 500)
+            if visible > top
+        ]
+        for surge in surges:
+            for max_tasks in (*_MAX_TASKS_TRIED, 50):
+                if max_tasks >= max(scaling.min_tasks, 1):
+                    yield {"high_backlog": surge, "max_tasks": max_tasks}
+
+
 MODES: dict[type[BaseModel], type[PolicyMode]] = {
     BacklogPerTaskScaling: BacklogPerTaskMode,
     QueueDepthScaling: QueueDepthMode,
+    StepScaling: StepsMode,
 }
 
 

@@ -102,6 +102,9 @@ class Timings:
     scale_to_zero_cooldown_seconds: float = 0.0
     """[CONSTRUCT] sets no cooldown on the idle -> 0 policy; it only ever sets 0 anyway."""
 
+    step_cooldown_seconds: float = 60.0
+    """[CONSTRUCT] STEP_COOLDOWN_SECONDS of each step policy of scaling mode `steps`."""
+
     # --- ECS on Fargate -----------------------------------------------------------------
     task_start_seconds: float = 60.0
     """From a desired-count increase to a RUNNING task that polls: ENI, image pull, container

@@ -16,6 +16,19 @@ Backlog per task (scaling mode `backlog-per-task`), three policies on one scalab
 Queue depth (scaling mode `queue-depth`) reproduces the seed: target tracking on the queue's
 visible messages, nothing else.
 
+Steps (scaling mode `steps`) reproduce the seed's step policy, with its steps configurable: up
+to three step policies on the queue's visible messages, each fired by a plain one-minute alarm.
+Step scaling adds to the current count, so it starts tasks from 0 and removes the last one by
+itself (no metric math, no floor):
+
+1. Scale out: the steps that add tasks (seed: +1 from 1, +3 from 5, +5 from 10 visible).
+2. Scale in: the steps that remove tasks (seed: -1 at 0 visible); absent when none does.
+3. High backlog: +`add_percent` % of the running tasks from `visible_messages` (seed: 67 % from
+   100), so capacity grows geometrically where fixed steps fall behind. When it and (1) fire
+   together, Application Auto Scaling applies the larger result.
+The steps' bounds relative to each alarm's threshold come from the config
+(`StepScaling.scale_out`, `.scale_in`), which the simulator reads too.
+
 Facts behind the numbers (../shared/FACTS.md): SQS metrics arrive once a minute; target
 tracking scales out after about 3 minutes and in after about 15; RunningTaskCount comes from
 Container Insights, which the cluster stack turns on.
@@ -27,7 +40,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modules.cdk import Construct, aws
-from modules.config import BacklogPerTaskScaling, QueueDepthScaling, ScalingMode
+from modules.config import (
+    BacklogPerTaskScaling,
+    QueueDepthScaling,
+    ScalingMode,
+    StepAdjustmentBounds,
+    StepPolicyBounds,
+)
+from modules.config import StepScaling as StepScalingSpec  # StepScaling is the provider's block
 from modules.naming import resource_name
 
 if TYPE_CHECKING:
@@ -78,6 +98,11 @@ SCALE_IN_COOLDOWN_SECONDS = 300
 # Out of 0: the alarm keeps firing every minute until RunningTaskCount shows the new task
 # (start plus metric delay: minutes). Within the cooldown the same +1 adds nothing more.
 SCALE_FROM_ZERO_COOLDOWN_SECONDS = 300
+# Steps: each step policy waits a minute (one metric period) after it acted, so its next
+# adjustment starts from the count it set rather than adding again to a count already raised.
+STEP_COOLDOWN_SECONDS = 60
+# Steps: the alarms act on one datapoint, the largest count of the minute (the seed's reaction).
+STEP_ALARM_MINUTES = 1
 
 
 @dataclass(frozen=True)
@@ -93,7 +118,7 @@ class BacklogScalingProps:
     """
 
     name: str
-    scaling: BacklogPerTaskScaling | QueueDepthScaling
+    scaling: BacklogPerTaskScaling | QueueDepthScaling | StepScalingSpec
     backlog_target: float | None
     cluster_name: str
     service_name: str
@@ -103,8 +128,10 @@ class BacklogScalingProps:
 class BacklogScaling(Construct):
     """Scalable target and policies for an ECS service that consumes an SQS queue.
 
-    Public fields: `target`, `target_tracking`; with scale to zero also `scale_out_from_zero`,
-    `messages_waiting_alarm`, `scale_in_to_zero`, `idle_alarm` (None otherwise).
+    Public fields: `target`, `target_tracking` (the mode's main policy: for `steps`, the scale-out
+    step policy); with scale to zero also `scale_out_from_zero`, `messages_waiting_alarm`,
+    `scale_in_to_zero`, `idle_alarm`; with `steps` also `step_scale_out_alarm`, `step_scale_in`,
+    `step_scale_in_alarm`, `high_backlog`, `high_backlog_alarm` (None otherwise).
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: BacklogScalingProps) -> None:
@@ -123,6 +150,11 @@ class BacklogScaling(Construct):
         self.messages_waiting_alarm: alarm.CloudwatchMetricAlarm | None = None
         self.scale_in_to_zero: policy.AppautoscalingPolicy | None = None
         self.idle_alarm: alarm.CloudwatchMetricAlarm | None = None
+        self.step_scale_out_alarm: alarm.CloudwatchMetricAlarm | None = None
+        self.step_scale_in: policy.AppautoscalingPolicy | None = None
+        self.step_scale_in_alarm: alarm.CloudwatchMetricAlarm | None = None
+        self.high_backlog: policy.AppautoscalingPolicy | None = None
+        self.high_backlog_alarm: alarm.CloudwatchMetricAlarm | None = None
         self.target_tracking = _BUILDERS[props.scaling.mode](self)
 
     # --- mode backlog-per-task ----------------------------------------------------------------
@@ -247,6 +279,95 @@ class BacklogScaling(Construct):
             ),
         )
 
+    # --- mode steps ---------------------------------------------------------------------------
+
+    def _steps(self) -> policy.AppautoscalingPolicy:
+        props = self.props
+        scaling = props.scaling
+        assert isinstance(scaling, StepScalingSpec)
+        scale_out = scaling.scale_out
+        out_policy, self.step_scale_out_alarm = self._step_policy(
+            "step_scale_out",
+            "ChangeInCapacity",
+            scale_out,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            description=f"{scale_out.threshold} or more messages visible: add tasks by the "
+            "steps (scaling mode steps).",
+        )
+        scale_in = scaling.scale_in
+        if scale_in is not None:
+            self.step_scale_in, self.step_scale_in_alarm = self._step_policy(
+                "step_scale_in",
+                "ChangeInCapacity",
+                scale_in,
+                comparison_operator="LessThanOrEqualToThreshold",
+                description=f"{scale_in.threshold} or fewer messages visible: remove tasks by "
+                "the steps (scaling mode steps).",
+            )
+        high = scaling.high_backlog
+        if high is not None:
+            self.high_backlog, self.high_backlog_alarm = self._step_policy(
+                "high_backlog",
+                "PercentChangeInCapacity",
+                StepPolicyBounds(
+                    high.visible_messages, (StepAdjustmentBounds(0, None, high.add_percent),)
+                ),
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                description=f"{high.visible_messages} or more messages visible: add "
+                f"{high.add_percent} % of the running tasks (scaling mode steps).",
+            )
+        return out_policy
+
+    def _step_policy(
+        self,
+        construct_id: str,
+        adjustment_type: str,
+        bounds: StepPolicyBounds,
+        *,
+        comparison_operator: str,
+        description: str,
+    ) -> tuple[policy.AppautoscalingPolicy, alarm.CloudwatchMetricAlarm]:
+        """A step policy on visible messages and the one-minute alarm that fires it."""
+        props = self.props
+        name = resource_name(props.name, construct_id.replace("_", "-"))
+        step_policy = self._policy(
+            construct_id,
+            name,
+            policy_type="StepScaling",
+            step_scaling_policy_configuration=StepScaling(
+                adjustment_type=adjustment_type,
+                cooldown=STEP_COOLDOWN_SECONDS,
+                metric_aggregation_type="Maximum",
+                step_adjustment=[
+                    StepAdjustment(
+                        metric_interval_lower_bound=_bound(step.lower),
+                        metric_interval_upper_bound=_bound(step.upper),
+                        scaling_adjustment=step.change,
+                    )
+                    for step in bounds.adjustments
+                ],
+            ),
+        )
+        step_alarm = alarm.CloudwatchMetricAlarm(
+            self,
+            f"{construct_id}_alarm",
+            alarm_name=name,
+            alarm_description=description,
+            namespace=SQS,
+            metric_name=VISIBLE,
+            dimensions={"QueueName": props.queue_name},
+            statistic="Maximum",
+            period=MINUTE,
+            comparison_operator=comparison_operator,
+            threshold=bounds.threshold,
+            evaluation_periods=STEP_ALARM_MINUTES,
+            datapoints_to_alarm=STEP_ALARM_MINUTES,
+            # SQS stops publishing for a queue idle for hours: no data is no evidence either way.
+            treat_missing_data="notBreaching",
+            alarm_actions=[step_policy.arn],
+        )
+        return step_policy, step_alarm
+
     # --- pieces -------------------------------------------------------------------------------
 
     def _policy(
@@ -352,4 +473,10 @@ class BacklogScaling(Construct):
 _BUILDERS: dict[ScalingMode, Callable[[BacklogScaling], policy.AppautoscalingPolicy]] = {
     ScalingMode.BACKLOG_PER_TASK: BacklogScaling._backlog_per_task,
     ScalingMode.QUEUE_DEPTH: BacklogScaling._queue_depth,
+    ScalingMode.STEPS: BacklogScaling._steps,
 }
+
+
+def _bound(value: int | None) -> str | None:
+    """A step bound as the provider takes it: a number as text, or absent for infinity."""
+    return None if value is None else str(value)

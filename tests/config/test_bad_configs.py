@@ -89,6 +89,14 @@ def copy_service(source: str, target: str) -> Callable[[Path], None]:
     return edit
 
 
+def steps_scaling(*steps: tuple[int, int]) -> dict[str, Any]:
+    """A `scaling:` block of mode steps with (at_least, change) steps."""
+    return {
+        "mode": "steps",
+        "steps": [{"at_least": at_least, "change": change} for at_least, change in steps],
+    }
+
+
 @dataclass(frozen=True)
 class BadConfig:
     id: str
@@ -260,8 +268,8 @@ CORPUS = [
         "unknown-scaling-mode",
         (set_key(CONSUMER, "scaling.mode", "fast"),),
         (
-            f"{CONSUMER}: scaling.mode: must be one of 'backlog-per-task', 'queue-depth'; "
-            "got 'fast'",
+            f"{CONSUMER}: scaling.mode: must be one of 'backlog-per-task', 'queue-depth', "
+            "'steps'; got 'fast'",
         ),
     ),
     BadConfig(
@@ -281,6 +289,70 @@ CORPUS = [
             f"{CONSUMER}: scaling.acceptable_latency_seconds: must be at least "
             "processing_time_seconds (60), or no backlog per task can meet it; got 30",
         ),
+    ),
+    BadConfig(
+        "steps-not-from-zero",
+        (set_key(CONSUMER, "scaling", steps_scaling((1, 1), (5, 3))),),
+        (
+            f"{CONSUMER}: scaling.steps.0.at_least: must be 0: the steps cover every backlog from "
+            "an empty queue up (a step with change 0 holds); got 1",
+        ),
+    ),
+    BadConfig(
+        "steps-overlap",
+        (set_key(CONSUMER, "scaling", steps_scaling((0, -1), (5, 1), (5, 3))),),
+        (
+            f"{CONSUMER}: scaling.steps.2.at_least: must be more than steps.1.at_least (5): "
+            "steps are ordered by backlog and may not overlap; got 5",
+        ),
+    ),
+    BadConfig(
+        "steps-out-of-order",
+        (set_key(CONSUMER, "scaling", steps_scaling((0, -1), (10, 1), (5, 3))),),
+        (
+            f"{CONSUMER}: scaling.steps.2.at_least: must be more than steps.1.at_least (10): "
+            "steps are ordered by backlog and may not overlap; got 5",
+        ),
+    ),
+    BadConfig(
+        "steps-change-decreases",
+        (set_key(CONSUMER, "scaling", steps_scaling((0, -1), (5, 3), (10, 1))),),
+        (
+            f"{CONSUMER}: scaling.steps.2.change: must be at least steps.1.change (3): a larger "
+            "backlog never calls for fewer tasks; got 1",
+        ),
+    ),
+    BadConfig(
+        "steps-never-add",
+        (set_key(CONSUMER, "scaling", steps_scaling((0, -1), (5, 0))),),
+        (
+            f"{CONSUMER}: scaling.steps: at least one step must add tasks (change above 0), or "
+            "the service never starts one",
+        ),
+    ),
+    BadConfig(
+        "steps-single",
+        (set_key(CONSUMER, "scaling", steps_scaling((0, 1))),),
+        (f"{CONSUMER}: scaling.steps: must hold at least 2 items; got 1",),
+    ),
+    BadConfig(
+        "high-backlog-within-the-steps",
+        (set_key(CONSUMER, "scaling", {"mode": "steps", "high_backlog": {"visible_messages": 8}}),),
+        (
+            f"{CONSUMER}: scaling.high_backlog.visible_messages: must be more than the last "
+            "step's at_least (10), where the steps already add their most; got 8",
+        ),
+    ),
+    BadConfig(
+        "high-backlog-zero-percent",
+        (
+            set_key(
+                CONSUMER,
+                "scaling",
+                {"mode": "steps", "high_backlog": {"visible_messages": 100, "add_percent": 0}},
+            ),
+        ),
+        (f"{CONSUMER}: scaling.high_backlog.add_percent: must be at least 1; got 0",),
     ),
     # --- containers
     BadConfig(

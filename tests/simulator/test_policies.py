@@ -16,9 +16,9 @@ from simulator.autoscaling import (
     StepScalingPolicy,
     TargetTrackingPolicy,
 )
-from simulator.policies import MODES, mode_of
+from simulator.policies import MODES, STEP_ALARM_DATAPOINTS, mode_of
 from simulator.timings import Timings
-from tests.simulator.support import consumer
+from tests.simulator.support import consumer, run
 
 CONSTRUCT = Path(__file__).resolve().parents[2] / "modules/constructs/backlog_scaling.py"
 
@@ -153,3 +153,77 @@ def test_target_tracking_asks_for_ceil_of_proportional_capacity(
     alarm.last_value = metric
 
     assert tracking.desired_capacity(alarm, capacity) == wanted
+
+
+# --- mode steps ---------------------------------------------------------------------------------
+
+
+def test_step_constants_agree_with_the_deployed_construct() -> None:
+    constants = construct_constants()
+
+    assert constants["STEP_COOLDOWN_SECONDS"] == Timings().step_cooldown_seconds
+    assert constants["STEP_ALARM_MINUTES"] == STEP_ALARM_DATAPOINTS
+
+
+def test_steps_mode_is_the_seeds_step_list_with_a_high_backlog_policy() -> None:
+    spec = consumer({"mode": "steps"})
+
+    plan = mode_of(spec).plan(spec, Timings())
+
+    assert (plan.min_capacity, plan.max_capacity) == (0, 50)
+    out, scale_in, high = plan.policies
+    assert isinstance(out, StepScalingPolicy)
+    assert isinstance(scale_in, StepScalingPolicy)
+    assert isinstance(high, StepScalingPolicy)
+    assert (out.alarm.comparison, out.alarm.threshold) == (Comparison.GREATER_OR_EQUAL, 1)
+    assert out.adjustment_type is AdjustmentType.CHANGE_IN_CAPACITY
+    assert out.steps == (
+        StepAdjustment(0, 4, 1),
+        StepAdjustment(4, 9, 3),
+        StepAdjustment(9, None, 5),
+    )
+    assert (scale_in.alarm.comparison, scale_in.alarm.threshold) == (Comparison.LESS_OR_EQUAL, 0)
+    assert scale_in.steps == (StepAdjustment(None, 0, -1),)
+    assert (high.alarm.comparison, high.alarm.threshold) == (Comparison.GREATER_OR_EQUAL, 100)
+    assert high.adjustment_type is AdjustmentType.PERCENT_CHANGE_IN_CAPACITY
+    assert high.steps == (StepAdjustment(0, None, 67),)
+    assert {policy.alarm.evaluation_periods for policy in (out, scale_in, high)} == {1}
+
+
+@pytest.mark.parametrize(
+    ("policy_index", "capacity", "visible", "wanted"),
+    [
+        (0, 0, 1, 1),  # +1 from 1 visible: out of zero
+        (0, 1, 4, 2),
+        (0, 2, 5, 5),  # +3 from 5
+        (0, 2, 9, 5),
+        (0, 10, 10, 15),  # +5 from 10
+        (0, 10, 150, 15),
+        (1, 3, 0, 2),  # -1 at 0 visible
+        (2, 10, 150, 16),  # +67 % of 10 = 6.7, rounded down
+        (2, 1, 100, 2),  # +0.67 rounds up to 1
+    ],
+)
+def test_steps_ask_for_the_seeds_adjustments(
+    policy_index: int, capacity: int, visible: int, wanted: int
+) -> None:
+    spec = consumer({"mode": "steps"})
+    policy = mode_of(spec).plan(spec, Timings()).policies[policy_index]
+    assert isinstance(policy, StepScalingPolicy)
+    policy.alarm.last_value = visible
+
+    assert policy.desired_capacity(policy.alarm, capacity) == wanted
+
+
+def test_steps_start_tasks_for_a_burst_and_stop_them_all_when_it_is_handled() -> None:
+    # Given the seed's steps and a burst of 200 messages after 10 quiet minutes
+    spec = consumer({"mode": "steps"})
+
+    # When simulated for two hours
+    result = run(spec, [600.0] * 200, hours=2)
+
+    # Then every message is handled, the high-backlog policy took part, and no task is left
+    assert len(result.latencies) == 200
+    assert "HighBacklog" in {activity.policy for activity in result.activities}
+    assert max(activity.to_capacity for activity in result.activities) > 5
+    assert result.activities[-1].to_capacity == 0
