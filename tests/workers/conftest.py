@@ -1,4 +1,5 @@
-"""Fixtures shared by the worker tests: an SQS client, fresh queues with a DLQ, worker processes."""
+"""Fixtures shared by the worker tests: an SQS client, fresh queues with a DLQ, worker processes,
+and a job family (`job_family`, from jobs_testing.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from tests.workers.consumer_testing import (
     TEST_VISIBILITY_SECONDS,
     QueuePair,
 )
+from tests.workers.jobs_testing import job_family
 from tests.workers.processes import WorkerProcess
 from tests.workers.sqs_testing import client_for
+
+__all__ = ["job_family"]
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from workers.runtime.backoff import Backoff
 from workers.runtime.jobs.launcher import LaunchFailed, LaunchRequest
 from workers.runtime.jobs.model import BadJobMessage, JobMessage, JobState
+from workers.runtime.jobs.schema import DISPATCH_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -40,12 +41,10 @@ if TYPE_CHECKING:
     from workers.runtime.jobs.settings import PlatformSettings
     from workers.runtime.jobs.table import StatusTable
 
-__all__ = ["DISPATCH_TIMEOUT_SECONDS", "Dispatcher", "QueuedMessage"]
+__all__ = ["Dispatcher", "QueuedMessage"]
 
 log = logging.getLogger("workers.jobs")
 
-# The dispatcher function's time limit (the job stack sets it from here).
-DISPATCH_TIMEOUT_SECONDS = 60
 # A job STARTING without a task ARN this long after its dispatcher took it was left by a
 # dispatcher that died (it would have ended after DISPATCH_TIMEOUT_SECONDS): start it again,
 # with the same idempotency token, so that a task it did start is found rather than doubled.

@@ -1,5 +1,5 @@
-"""The status table's layout: the contract between the stack that creates the table
-(modules/constructs/job_table.py) and the code that reads and writes it.
+"""The status table's layout and the queue settings the platform code relies on: the contract
+between the stack that creates them (and `make local`, which mirrors it) and the code.
 
 One DynamoDB table per job family, keyed by `id`:
 - a job item per job (`id` = the job id), with its state, attempt and history;
@@ -11,11 +11,15 @@ Only job items have a `state`, so the `by_state` index holds jobs and nothing el
 from __future__ import annotations
 
 __all__ = [
+    "ATTRIBUTE_TYPES",
     "CREATED_AT",
+    "DISPATCH_TIMEOUT_SECONDS",
     "EXPIRES_AT",
     "GROUP_HOLDER",
     "GROUP_KEY_PREFIX",
     "KEY",
+    "MAX_RECEIVES",
+    "QUEUE_VISIBILITY_SECONDS",
     "SLOTS_KEY",
     "SLOT_HOLDERS",
     "STATE",
@@ -36,3 +40,16 @@ SLOT_HOLDERS = "holders"
 GROUP_KEY_PREFIX = "#group#"
 # The job id that holds a FIFO message group, from its first start until it is final.
 GROUP_HOLDER = "holder"
+
+# The key and index attributes' DynamoDB types (S: string, N: number).
+ATTRIBUTE_TYPES = {KEY: "S", STATE: "S", CREATED_AT: "N"}
+
+# The dispatcher function's time limit.
+DISPATCH_TIMEOUT_SECONDS = 60
+# The job queue's visibility timeout: six times the dispatcher's time limit, as AWS advises
+# for a queue that feeds a Lambda function (a batch that overran is not redelivered mid-run).
+QUEUE_VISIBILITY_SECONDS = 6 * DISPATCH_TIMEOUT_SECONDS
+# SQS's highest maxReceiveCount. Each wait for a slot is a receive, so this bounds how long a job
+# may wait: about 1000 waits of at most WAIT_CAP_SECONDS (5 min), three days and a half. Only a
+# message that keeps failing (or waits longer) reaches the DLQ through the redrive policy.
+MAX_RECEIVES = 1000
