@@ -6,6 +6,10 @@ exactly as its service.yaml declares them, runs `python -m workers.producer` and
 progress line a second until Ctrl-C or SIGTERM (or `--seconds N`). Then the workers
 get SIGTERM (the consumer finishes what it holds), moto_server stops, and the exit
 code is 0 unless a worker failed. Full worker logs go to .local/<service>.log.
+
+An ingest API that feeds the consumer (`kind: ingest`) is served too, on
+http://127.0.0.1:8080/v1 (`--ingest-port`; `--no-ingest` to skip): the same routes, status codes
+and JSON as in AWS, in front of the same queue (devtools/ingest_server.py).
 """
 
 from __future__ import annotations
@@ -24,8 +28,16 @@ from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 
+from devtools.ingest_server import (
+    DEFAULT_PORT,
+    IngestContract,
+    IngestServer,
+    json_lines,
+    serving,
+    sqs_sender,
+)
 from devtools.moto_server import running_moto_server
-from modules.config import ConsumerSpec, PlatformConfig, ProducerSpec, load_config
+from modules.config import ConsumerSpec, IngestSpec, PlatformConfig, ProducerSpec, load_config
 from modules.naming import resource_name
 
 if TYPE_CHECKING:
@@ -242,6 +254,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=1, help="Default: 1 message a send")
     parser.add_argument("--handler-sleep", type=float, default=1.0, help="Default: 1 s")
     parser.add_argument("--log-dir", type=Path, default=LOG_DIR, help="Default: .local/")
+    parser.add_argument(
+        "--ingest-port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port of the first ingest API, the next ones above (0: any free). "
+        f"Default: {DEFAULT_PORT}",
+    )
+    parser.add_argument("--no-ingest", action="store_true", help="serve no ingest API")
     return parser.parse_args(argv)
 
 
@@ -251,6 +271,30 @@ def services(config: PlatformConfig) -> tuple[ProducerSpec, ConsumerSpec]:
     consumer = config.service(producer.sends_to)
     assert isinstance(consumer, ConsumerSpec)
     return producer, consumer
+
+
+def serve_ingest_apis(
+    config: PlatformConfig,
+    consumer: ConsumerSpec,
+    client: SQSClient,
+    queues: Queues,
+    args: argparse.Namespace,
+    cleanup: contextlib.ExitStack,
+) -> None:
+    """Each ingest API that feeds `consumer`, on its own port, until `cleanup` closes."""
+    apis = [api for api in config.of_kind(IngestSpec) if api.feeds == consumer.name]
+    for offset, api in enumerate(apis):
+        port = args.ingest_port + offset if args.ingest_port else 0
+        contract, send = IngestContract.of(api), sqs_sender(client, queues.url)
+        log = json_lines(args.log_dir / f"{api.name}.log")
+        try:
+            server = IngestServer(contract, send, port, log)
+        except OSError as error:  # the port is taken: any free one serves as well locally
+            print(f"port {port} for {api.name}: {error.strerror}; taking a free one", flush=True)
+            server = IngestServer(contract, send, 0, log)
+        cleanup.enter_context(serving(server))
+        routes = ", ".join(api.routes)
+        print(f"ingest API {api.name} on {server.url} ({routes})", flush=True)
 
 
 def install_stop_signals(stop: threading.Event) -> None:
@@ -309,6 +353,8 @@ def run(args: argparse.Namespace) -> int:
             for role, spec in (("consumer", consumer), ("producer", producer)):
                 workers.append(Worker(role, spec.name, envs[role], log_dir, on_line))
                 cleanup.callback(workers[-1].stop)  # stopped even when this script fails
+            if not args.no_ingest:
+                serve_ingest_apis(config, consumer, client, queues, args, cleanup)
             dead = watch(client, queues, tally, workers, stop, args.seconds)
             print("stopping the workers (SIGTERM; the consumer finishes what it holds)", flush=True)
             # Producer first, so the consumer is not handed new work while it drains.

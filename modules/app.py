@@ -6,9 +6,10 @@ import shutil
 from typing import TYPE_CHECKING
 
 from modules.cdk import App
-from modules.config import ConsumerSpec, ProducerSpec, ScheduledSpec
+from modules.config import ConsumerSpec, IngestSpec, ProducerSpec, ScheduledSpec
 from modules.stacks.cluster import ClusterStack
 from modules.stacks.consumer import ConsumerStack
+from modules.stacks.ingest import IngestStack
 from modules.stacks.logs import LogsStack
 from modules.stacks.producer import ProducerStack
 from modules.stacks.scheduled import ScheduledStack
@@ -23,6 +24,7 @@ SERVICE_STACKS = {
     ConsumerSpec: ConsumerStack,
     ProducerSpec: ProducerStack,
     ScheduledSpec: ScheduledStack,
+    IngestSpec: IngestStack,
 }
 
 

@@ -30,6 +30,12 @@ from pydantic import (
     model_validator,
 )
 
+from modules.ingest_contract import (
+    DEFAULT_REQUEST_SCHEMA,
+    JSON_SCHEMA_DRAFT_4,
+    Route,
+    check_request_schema,
+)
 from modules.schedule_expression import check_schedule, check_timezone
 from modules.sizing import NoFargateSize, TaskSize, fargate_size
 
@@ -54,6 +60,9 @@ SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 CONTAINER_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+_REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
+COGNITO_ISSUER_PATTERN = rf"^https://cognito-idp\.{_REGION}\.amazonaws\.com/{_REGION}_[0-9A-Za-z]+$"
+COGNITO_CLIENT_ID_PATTERN = r"^[\w+]{1,128}$"
 # What each pattern means, in the words an error message uses ("must be ...").
 PATTERN_RULES = {
     NAME_PATTERN: NAME_RULE,
@@ -66,6 +75,10 @@ PATTERN_RULES = {
         "lowercase letters, digits and '-', starting with a letter, at most 32 characters"
     ),
     ENV_NAME_PATTERN: "uppercase letters, digits and '_', not starting with a digit",
+    COGNITO_ISSUER_PATTERN: (
+        "a Cognito user pool issuer, https://cognito-idp.<region>.amazonaws.com/<user pool id>"
+    ),
+    COGNITO_CLIENT_ID_PATTERN: "a Cognito app client id: letters, digits, '_' or '+'",
 }
 
 # Values CloudWatch Logs accepts for retention_in_days.
@@ -600,11 +613,17 @@ def _repeated(values: list[str]) -> str:
     return ", ".join(repr(value) for value, count in Counter(values).items() if count > 1)
 
 
-class ServiceBase(Strict):
-    """Fields every kind of service has. `name` comes from the worker's folder."""
+class SpecBase(Strict):
+    """What every `service.yaml` has, whatever its kind. `name` comes from the folder."""
 
     name: str = Field(pattern=NAME_PATTERN)
     description: str = Field("", description="What the service does, for its readers.")
+
+
+class ServiceBase(SpecBase):
+    """Fields every kind of service has (but `ingest`, which runs no containers: it takes
+    `description` and `logs` only). `name` comes from the worker's folder."""
+
     containers: list[ContainerSpec] = Field(
         min_length=1,
         max_length=10,
@@ -756,11 +775,186 @@ class ScheduledSpec(ServiceBase):
         return check_timezone(value)
 
 
-AnyService = ConsumerSpec | ProducerSpec | ScheduledSpec
+class IamAuth(Strict):
+    """Callers sign each request with AWS Signature Version 4; their IAM policies must allow
+    `execute-api:Invoke` on the API (the stack's `execution_arn` output)."""
+
+    type: Literal["iam"] = Field("iam", description="IAM principals (SigV4-signed requests).")
+
+
+class JwtAuth(Strict):
+    """Callers send an ID token of an Amazon Cognito user pool in the Authorization header.
+    API Gateway checks its signature, expiry and issuer, and that its `aud` is one of
+    `audiences`. The pool is in this account. Why Cognito only: docs/http-ingest.md."""
+
+    type: Literal["jwt"] = Field(description="JSON Web Tokens of a Cognito user pool.")
+    issuer: str = Field(
+        pattern=COGNITO_ISSUER_PATTERN, description="The token issuer, as in its `iss` claim."
+    )
+    audiences: list[Annotated[str, Field(pattern=COGNITO_CLIENT_ID_PATTERN)]] = Field(
+        min_length=1, max_length=50, description="App client ids a token's `aud` may name."
+    )
+
+    @field_validator("audiences")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        repeated = _repeated(value)
+        if repeated:
+            raise ValueError(f"must be unique; listed more than once: {repeated}")
+        return value
+
+    @property
+    def user_pool_id(self) -> str:
+        return self.issuer.rsplit("/", 1)[1]
+
+    @property
+    def user_pool_region(self) -> str:
+        return self.user_pool_id.split("_", 1)[0]
+
+
+# Periods a usage plan's quota counts over.
+QUOTA_PERIODS = ("DAY", "WEEK", "MONTH")
+
+
+class QuotaSpec(Strict):
+    """How many requests one API key may make per period (API Gateway usage plan quota)."""
+
+    limit: int = Field(100_000, ge=1, description="Requests per period and key. Default: 100000.")
+    period: str = Field("DAY", description="DAY, WEEK or MONTH. Default: DAY.")
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        if value not in QUOTA_PERIODS:
+            raise ValueError(f"must be one of {', '.join(QUOTA_PERIODS)}")
+        return value
+
+
+class ApiKeyAuth(Strict):
+    """Callers send an API key in the `x-api-key` header. Each client gets its own key, all in
+    one usage plan that throttles each key like the API and caps it with a quota."""
+
+    type: Literal["api-key"] = Field(description="API keys in a usage plan.")
+    clients: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+        default_factory=lambda: ["default"],
+        min_length=1,
+        max_length=50,
+        description='One API key per client, named <project>-<api>-<client>. Default: ["default"].',
+    )
+    quota: QuotaSpec = Field(default_factory=QuotaSpec, description="Requests per key and period.")
+
+    @field_validator("clients")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        repeated = _repeated(value)
+        if repeated:
+            raise ValueError(f"must be unique; listed more than once: {repeated}")
+        return value
+
+
+class ThrottleSpec(Strict):
+    """What the API accepts from all callers together (API Gateway's token bucket); more: 429."""
+
+    rate_per_second: float = Field(
+        50, gt=0, le=10_000, description="Requests per second, sustained. Default: 50."
+    )
+    burst: int = Field(
+        100, gt=0, le=5_000, description="Requests at once above the rate. Default: 100."
+    )
+
+
+# The most WAF inspects of a REST API's body (64 KiB; 16 KiB without extra charge).
+MAX_INSPECTED_BODY_BYTES = 65_536
+
+
+class IngestSpec(SpecBase):
+    """An HTTPS API that writes each request straight into a consumer's queue: API Gateway calls
+    SQS SendMessage itself, no code in between. It runs no containers; its `logs` group receives
+    the API's access logs. Reference and curls: docs/http-ingest.md."""
+
+    kind: Literal["ingest"] = Field(description="An HTTPS API in front of a consumer's queue.")
+    feeds: str = Field(
+        pattern=NAME_PATTERN, description="Name of the consumer whose queue receives the messages."
+    )
+    routes: list[str] = Field(
+        default_factory=lambda: [Route.MESSAGES.value],
+        min_length=1,
+        max_length=len(Route),
+        description=(
+            "'POST /messages' (a JSON body; answers its message id) and/or 'GET /queue' (the "
+            'seed\'s route: ?message=<text>; answers {"done": true}). '
+            'Default: ["POST /messages"].'
+        ),
+    )
+    auth: IamAuth | JwtAuth | ApiKeyAuth = Field(
+        default_factory=IamAuth,
+        discriminator="type",
+        description="Who may call it: `iam`, `jwt` or `api-key`.",
+    )
+    throttle: ThrottleSpec = Field(
+        default_factory=ThrottleSpec, description="Requests it accepts from all callers together."
+    )
+    max_body_bytes: int = Field(
+        16_384,
+        ge=1,
+        le=MAX_INSPECTED_BODY_BYTES,
+        description=(
+            "Largest body POST /messages accepts; a larger one gets 413 (AWS WAF enforces it). "
+            "Default: 16384."
+        ),
+    )
+    request_schema: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "JSON Schema (draft 4) each POST /messages body must match; one that does not gets "
+            "400. Default: any JSON object."
+        ),
+    )
+    logs: LogsSpec = Field(default_factory=LogsSpec, description="The API's access log group.")
+
+    @field_validator("routes")
+    @classmethod
+    def _known_routes(cls, value: list[str]) -> list[str]:
+        allowed = [route.value for route in Route]
+        for index, route in enumerate(value):
+            if route not in allowed:
+                raise FieldError(
+                    str(index),
+                    f"must be one of {', '.join(map(repr, allowed))}; got {route!r}",
+                )
+        repeated = _repeated(value)
+        if repeated:
+            raise ValueError(f"must be unique; listed more than once: {repeated}")
+        return value
+
+    @field_validator("request_schema")
+    @classmethod
+    def _draft_4(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            check_request_schema(value)
+        return value
+
+    @model_validator(mode="after")
+    def _schema_needs_its_route(self) -> IngestSpec:
+        if self.request_schema is not None and Route.MESSAGES not in self.routes:
+            raise FieldError(
+                "request_schema",
+                f"applies to {Route.MESSAGES.value}, which routes does not list",
+            )
+        return self
+
+    @property
+    def body_schema(self) -> dict[str, Any]:
+        """The schema POST /messages bodies are validated against (draft 4, with its $schema)."""
+        schema = DEFAULT_REQUEST_SCHEMA if self.request_schema is None else self.request_schema
+        return {"$schema": JSON_SCHEMA_DRAFT_4, **schema}
+
+
+AnyService = ConsumerSpec | ProducerSpec | ScheduledSpec | IngestSpec
 ServiceSpec = Annotated[AnyService, Field(discriminator="kind")]
-ServiceT = TypeVar("ServiceT", ConsumerSpec, ProducerSpec, ScheduledSpec)
+ServiceT = TypeVar("ServiceT", ConsumerSpec, ProducerSpec, ScheduledSpec, IngestSpec)
 M = TypeVar("M")
-SERVICE_KINDS = ("consumer", "producer", "scheduled")
+SERVICE_KINDS = ("consumer", "producer", "scheduled", "ingest")
 
 
 class PlatformConfig(BaseModel):
@@ -951,7 +1145,7 @@ def _allowed_keys(model: Any) -> list[str]:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return []
     # A service's name is its folder's name, never a key of its file.
-    folder_named = issubclass(model, ServiceBase)
+    folder_named = issubclass(model, SpecBase)
     return [name for name in model.model_fields if not (folder_named and name == "name")]
 
 
@@ -1032,7 +1226,7 @@ def _pattern(error: _Located) -> Explained:
     if (
         error.path == ("name",)
         and isinstance(error.parent, type)
-        and issubclass(error.parent, ServiceBase)
+        and issubclass(error.parent, SpecBase)
     ):
         return error.path, f"the folder name must be {rule}{error.got}; rename the folder"
     return error.path, f"must be {rule}{error.got}"
@@ -1130,6 +1324,14 @@ def load_config(root: Path) -> PlatformConfig:
     return PlatformConfig(root=root, project=project, services=tuple(services))
 
 
+# The field of each kind that names a consumer (its queue): the consumer must be declared.
+CONSUMER_LINKS: dict[type[SpecBase], str] = {
+    ProducerSpec: "sends_to",
+    ScheduledSpec: "watches",
+    IngestSpec: "feeds",
+}
+
+
 def _cross_checks(services: list[AnyService], invalid: set[str]) -> list[str]:
     """Rules that span several files. `invalid`: folders whose spec already failed on its own."""
     problems = []
@@ -1142,25 +1344,12 @@ def _cross_checks(services: list[AnyService], invalid: set[str]) -> list[str]:
                 f"({', '.join(PLATFORM_STACKS)}); rename the folder"
             )
         # A producer of a consumer whose own file is broken is not reported twice.
-        if (
-            isinstance(service, ProducerSpec)
-            and service.sends_to not in consumers
-            and service.sends_to not in invalid
-        ):
+        link = CONSUMER_LINKS.get(type(service))
+        named = getattr(service, link) if link is not None else None
+        if named is not None and named not in consumers and named not in invalid:
             allowed = ", ".join(sorted(consumers)) or "none declared"
             problems.append(
-                f"{label}: sends_to: no consumer named '{service.sends_to}' declares a queue; "
-                f"consumers: {allowed}"
-            )
-        if (
-            isinstance(service, ScheduledSpec)
-            and service.watches is not None
-            and service.watches not in consumers
-            and service.watches not in invalid
-        ):
-            allowed = ", ".join(sorted(consumers)) or "none declared"
-            problems.append(
-                f"{label}: watches: no consumer named '{service.watches}' declares a queue; "
+                f"{label}: {link}: no consumer named '{named}' declares a queue; "
                 f"consumers: {allowed}"
             )
     return problems

@@ -15,7 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modules.cdk import aws
+from modules.config import IngestSpec
 from modules.constructs.alert_topic import AlertTopic
+from modules.constructs.api_gateway_logging import ApiGatewayLogging
 from modules.constructs.slack_alerts import SlackAlerts
 from modules.constructs.task_failure_alerts import TaskFailureAlerts, TaskFailureAlertsProps
 from modules.naming import chat_alert_topic_name, cluster_name, log_group_name
@@ -81,6 +83,17 @@ class LogsStack(PlatformStack):
                 chat_topic_arn=chat_topic_arn,
             ),
         )
+        # Ingest APIs write access logs into their groups above through the account's role.
+        self.api_gateway_logging: ApiGatewayLogging | None = None
+        if config.of_kind(IngestSpec):
+            self.api_gateway_logging = ApiGatewayLogging(
+                self,
+                "api_gateway_logging",
+                project=project,
+                region=region,
+                account_id=account_id,
+                partition=partition,
+            )
         self.output(
             ALERT_TOPIC_ARN, self.alerts.topic.arn, "ARN of the SNS topic every alarm notifies."
         )

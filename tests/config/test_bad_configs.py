@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 PROJECT = "platform.yaml"
 CONSUMER = "workers/consumer/service.yaml"
 PRODUCER = "workers/producer/service.yaml"
+INGEST = "workers/ingest/service.yaml"
 # main.py validates before it imports cdktf: a bad config answers in about a second.
 MAIN_TIMEOUT_SECONDS = 120
 SYNTH_TIMEOUT_SECONDS = 300
@@ -115,6 +116,7 @@ RETENTION_DAYS = (
     "2922, 3288, 3653"
 )
 TWO_SUBNETS = ["subnet-0a1b2c3d", "subnet-4e5f6a7b"]
+COGNITO_ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
 
 CORPUS = [
     # --- unknown keys
@@ -192,7 +194,10 @@ CORPUS = [
     BadConfig(
         "comments-only-service-file",
         (write_text(CONSUMER, "# to do\n"),),
-        (f"{CONSUMER}: kind: required, but missing; one of 'consumer', 'producer', 'scheduled'",),
+        (
+            f"{CONSUMER}: kind: required, but missing; one of 'consumer', 'producer', "
+            "'scheduled', 'ingest'",
+        ),
     ),
     BadConfig(
         "file-is-a-list",
@@ -240,7 +245,10 @@ CORPUS = [
     BadConfig(
         "unknown-kind",
         (set_key(CONSUMER, "kind", "cron"),),
-        (f"{CONSUMER}: kind: must be one of 'consumer', 'producer', 'scheduled'; got 'cron'",),
+        (
+            f"{CONSUMER}: kind: must be one of 'consumer', 'producer', 'scheduled', 'ingest'; "
+            "got 'cron'",
+        ),
     ),
     # --- queue and scaling
     BadConfig(
@@ -353,6 +361,109 @@ CORPUS = [
             ),
         ),
         (f"{CONSUMER}: scaling.high_backlog.add_percent: must be at least 1; got 0",),
+    ),
+    # --- ingest API
+    BadConfig(
+        "ingest-feeds-no-consumer",
+        (set_key(INGEST, "feeds", "billing"),),
+        (f"{INGEST}: feeds: no consumer named 'billing' declares a queue; consumers: consumer",),
+    ),
+    BadConfig(
+        "ingest-zero-rate",
+        (set_key(INGEST, "throttle.rate_per_second", 0),),
+        (f"{INGEST}: throttle.rate_per_second: must be more than 0; got 0",),
+    ),
+    BadConfig(
+        "ingest-negative-burst",
+        (set_key(INGEST, "throttle.burst", -5),),
+        (f"{INGEST}: throttle.burst: must be more than 0; got -5",),
+    ),
+    BadConfig(
+        "ingest-rate-above-account-limit",
+        (set_key(INGEST, "throttle.rate_per_second", 20000),),
+        (f"{INGEST}: throttle.rate_per_second: must be at most 10000; got 20000",),
+    ),
+    BadConfig(
+        "ingest-unknown-route",
+        (set_key(INGEST, "routes", ["POST /messages", "PUT /messages"]),),
+        (
+            f"{INGEST}: routes.1: must be one of 'POST /messages', 'GET /queue'; "
+            "got 'PUT /messages'",
+        ),
+    ),
+    BadConfig(
+        "ingest-route-twice",
+        (set_key(INGEST, "routes", ["GET /queue", "GET /queue"]),),
+        (f"{INGEST}: routes: must be unique; listed more than once: 'GET /queue'",),
+    ),
+    BadConfig(
+        "ingest-body-limit-beyond-waf",
+        (set_key(INGEST, "max_body_bytes", 262144),),
+        (f"{INGEST}: max_body_bytes: must be at most 65536; got 262144",),
+    ),
+    BadConfig(
+        "ingest-zero-body-limit",
+        (set_key(INGEST, "max_body_bytes", 0),),
+        (f"{INGEST}: max_body_bytes: must be at least 1; got 0",),
+    ),
+    BadConfig(
+        "ingest-schema-not-draft-4",
+        (set_key(INGEST, "request_schema", {"type": "objekt"}),),
+        (
+            f"{INGEST}: request_schema: not a valid JSON Schema (draft 4): 'objekt' is not valid "
+            "under any of the given schemas (at type)",
+        ),
+    ),
+    BadConfig(
+        "ingest-schema-without-its-route",
+        (set_key(INGEST, "routes", ["GET /queue"]),),
+        (f"{INGEST}: request_schema: applies to POST /messages, which routes does not list",),
+    ),
+    BadConfig(
+        "ingest-unknown-auth",
+        (set_key(INGEST, "auth", {"type": "basic"}),),
+        (f"{INGEST}: auth.type: must be one of 'iam', 'jwt', 'api-key'; got 'basic'",),
+    ),
+    BadConfig(
+        "ingest-jwt-issuer-not-cognito",
+        (
+            set_key(
+                INGEST,
+                "auth",
+                {"type": "jwt", "issuer": "https://login.example.com", "audiences": ["web"]},
+            ),
+        ),
+        (
+            f"{INGEST}: auth.issuer: must be a Cognito user pool issuer, "
+            "https://cognito-idp.<region>.amazonaws.com/<user pool id>; "
+            "got 'https://login.example.com'",
+        ),
+    ),
+    BadConfig(
+        "ingest-jwt-without-audiences",
+        (set_key(INGEST, "auth", {"type": "jwt", "issuer": COGNITO_ISSUER, "audiences": []}),),
+        (f"{INGEST}: auth.audiences: must hold at least 1 item; got 0",),
+    ),
+    BadConfig(
+        "ingest-api-key-client-twice",
+        (set_key(INGEST, "auth", {"type": "api-key", "clients": ["acme", "acme"]}),),
+        (f"{INGEST}: auth.clients: must be unique; listed more than once: 'acme'",),
+    ),
+    BadConfig(
+        "ingest-api-key-quota",
+        (set_key(INGEST, "auth", {"type": "api-key", "quota": {"limit": 0, "period": "YEAR"}}),),
+        (
+            f"{INGEST}: auth.quota.limit: must be at least 1; got 0",
+            f"{INGEST}: auth.quota.period: must be one of DAY, WEEK, MONTH; got 'YEAR'",
+        ),
+    ),
+    BadConfig(
+        "ingest-with-containers",
+        (set_key(INGEST, "containers", [{"name": "worker"}]),),
+        (
+            f"{INGEST}: containers: unknown key; allowed: description, kind, feeds, routes, "
+            "auth, throttle, max_body_bytes, request_schema, logs",
+        ),
     ),
     # --- containers
     BadConfig(

@@ -46,7 +46,8 @@ def key_statements(stack: Stack) -> dict[str, dict]:
 def test_each_service_gets_its_log_group_with_its_retention(
     repo_copy: Callable[[], Path], tmp_path: Path
 ) -> None:
-    # Given the producer keeps its logs 7 days, the consumer and the reporter job the default
+    # Given the producer keeps its logs 7 days; the consumer, the reporter job and the ingest
+    # API (its access logs) the default
     root = repo_copy()
     spec_file = root / "workers" / "producer" / "service.yaml"
     spec = yaml.safe_load(spec_file.read_text())
@@ -58,7 +59,12 @@ def test_each_service_gets_its_log_group_with_its_retention(
     # Then each service and job has one group, named from config, with its own retention
     groups = resources(stack, LOG_GROUP).values()
     retention = {group["name"]: group["retention_in_days"] for group in groups}
-    assert retention == {"/workers/consumer": 30, "/workers/producer": 7, "/workers/reporter": 30}
+    assert retention == {
+        "/workers/consumer": 30,
+        "/workers/ingest": 30,
+        "/workers/producer": 7,
+        "/workers/reporter": 30,
+    }
 
 
 def test_alert_topic_is_encrypted_with_its_own_rotating_key(stacks: dict[str, Stack]) -> None:

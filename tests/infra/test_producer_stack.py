@@ -174,6 +174,10 @@ def test_tasks_setting_and_sends_to_are_read_from_the_spec(
     job_path = root / "workers" / "reporter" / "service.yaml"
     job = yaml.safe_load(job_path.read_text())
     job_path.write_text(yaml.safe_dump({**job, "watches": "orders"}))
+    # (and the ingest API feeds it)
+    api_path = root / "workers" / "ingest" / "service.yaml"
+    api = yaml.safe_load(api_path.read_text())
+    api_path.write_text(yaml.safe_dump({**api, "feeds": "orders"}))
 
     # When the stacks are synthesized
     stack = synth_stacks(load_config(root), tmp_path / "cdktf.out")["producer"]
