@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # checkov pins an older boto3, so it lives in a venv of its own (pipeline/checkov.py).
 CHECKOV := $(VENV)/tools/checkov/requirements.txt
 
-.PHONY: synth test lint local deploy clean bench-consumer bench-synth changed plan
+.PHONY: synth test lint local deploy clean bench-consumer bench-synth changed plan jobs
 
 synth: $(STAMP)  ## Synthesize every stack into cdktf.out/stacks/<name>/cdk.tf.json
 	$(PY) main.py
@@ -18,8 +18,11 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-local: $(STAMP)  ## Run producer and consumer against an embedded SQS until Ctrl-C
-	$(PY) -m devtools.local
+local: $(STAMP)  ## Producer and consumer against an embedded SQS until Ctrl-C; ARGS=--jobs: the job family
+	$(PY) -m devtools.local $(ARGS)
+
+jobs: $(STAMP)  ## Recent jobs of a job family, or one in full: make jobs [SERVICE=<name>] [ID=<job id>]
+	$(PY) -m devtools.jobs $(if $(SERVICE),--service '$(SERVICE)') $(if $(ID),show '$(ID)',list)
 
 bench-consumer: $(STAMP)  ## Consumer throughput and SQS requests per message against moto_server
 	$(PY) -m bench.consumer_throughput

@@ -7,6 +7,10 @@ progress line a second until Ctrl-C or SIGTERM (or `--seconds N`). Then the work
 get SIGTERM (the consumer finishes what it holds), moto_server stops, and the exit
 code is 0 unless a worker failed. Full worker logs go to .local/<service>.log.
 
+`--jobs` runs the first job family (`kind: job`) instead: the same dispatcher and reaper
+against moto_server (SQS and DynamoDB), each job's task a local process; it sends a few
+jobs and prints their states until all are final (devtools/local_jobs.py).
+
 An ingest API that feeds the consumer (`kind: ingest`) is served too, on
 http://127.0.0.1:8080/v1 (`--ingest-port`; `--no-ingest` to skip): the same routes, status codes
 and JSON as in AWS, in front of the same queue (devtools/ingest_server.py).
@@ -36,6 +40,8 @@ from devtools.ingest_server import (
     serving,
     sqs_sender,
 )
+from devtools.local_jobs import add_arguments as add_job_arguments
+from devtools.local_jobs import run_family
 from devtools.moto_server import running_moto_server
 from modules.config import ConsumerSpec, IngestSpec, PlatformConfig, ProducerSpec, load_config
 from modules.naming import resource_name
@@ -254,6 +260,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=1, help="Default: 1 message a send")
     parser.add_argument("--handler-sleep", type=float, default=1.0, help="Default: 1 s")
     parser.add_argument("--log-dir", type=Path, default=LOG_DIR, help="Default: .local/")
+    add_job_arguments(parser)
     parser.add_argument(
         "--ingest-port",
         type=int,
@@ -372,7 +379,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(parse_args(argv))
+    args = parse_args(argv)
+    if args.jobs:
+        return run_family(args, REPO_ROOT, args.log_dir)
+    return run(args)
 
 
 if __name__ == "__main__":

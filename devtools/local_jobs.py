@@ -9,8 +9,11 @@ What AWS does around the platform's code is emulated here, and nothing else:
   and, when the process exits, sends the reaper the "ECS Task State Change" event that
   EventBridge would (STOPPED, exit code, the JOB_ID/JOB_ATTEMPT overrides).
 
-`make local ARGS=--jobs` runs them with the first `kind: job` service (devtools/local.py);
-tests/workers/test_jobs_*.py run them against the session's moto_server.
+`make local ARGS=--jobs` runs them with the first `kind: job` service (`run_family`, called by
+devtools/local.py): it sends a few jobs (one that fails every attempt, one sent twice), prints
+each job's state once a second until every job is final, and leaves each task's output in
+.local/jobs/<job>-<attempt>.log. tests/workers/test_jobs_*.py run the same pieces against the
+session's moto_server.
 """
 
 from __future__ import annotations
@@ -20,12 +23,17 @@ import json
 import logging
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+import boto3
+
+from modules.naming import jobs_table_name, resource_name
 from workers.runtime.jobs.schema import (
     ATTRIBUTE_TYPES,
     CREATED_AT,
@@ -39,6 +47,7 @@ from workers.runtime.jobs.schema import (
 from workers.runtime.jobs.settings import JOB_TASK_ARN_VARIABLE
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
@@ -47,6 +56,7 @@ if TYPE_CHECKING:
 
     from workers.runtime.jobs.dispatcher import Dispatcher
     from workers.runtime.jobs.launcher import LaunchRequest
+    from workers.runtime.jobs.wiring import JobPlatform
 
 log = logging.getLogger("devtools.local_jobs")
 
@@ -69,14 +79,16 @@ class JobResources:
 def create_job_resources(
     dynamodb: DynamoDBClient,
     sqs: SQSClient,
-    name: str,
+    project: str,
+    service: str,
     *,
     fifo: bool,
     visibility_seconds: int = QUEUE_VISIBILITY_SECONDS,
     retention_days: int = 14,
 ) -> JobResources:
-    """The status table, the queue and its DLQ, with the settings the job stack gives them."""
-    table = f"{name}-jobs"
+    """The status table, the queue and its DLQ, named and set as the job stack does."""
+    name = resource_name(project, service)
+    table = jobs_table_name(project, service)
     dynamodb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",
@@ -334,3 +346,142 @@ class LocalProcessLauncher:
             except subprocess.TimeoutExpired:
                 task.process.kill()
                 task.process.wait()
+
+
+# --- make local ARGS=--jobs ---------------------------------------------------------------------
+
+# Locally, waits and retries are seconds apart, not minutes: the point is to watch them happen.
+LOCAL_WAIT_BASE_SECONDS = 1
+LOCAL_WAIT_CAP_SECONDS = 5
+LOCAL_RETRY_DELAY_SECONDS = 2
+PROGRESS_SECONDS = 1.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `make local ARGS="--jobs ..."` (devtools/local.py adds them)."""
+    parser.add_argument(
+        "--jobs",
+        action="store_true",
+        help="run the first job family (kind: job) instead: dispatcher, reaper and job processes",
+    )
+    parser.add_argument("--job-count", type=int, default=5, help="jobs to send. Default: 5")
+    parser.add_argument(
+        "--job-seconds", type=float, default=3.0, help="how long each job works. Default: 3 s"
+    )
+
+
+def run_family(args: argparse.Namespace, repo_root: Path, log_dir: Path) -> int:
+    """Run the first job family locally until its jobs are final, Ctrl-C, or `--seconds`."""
+    from devtools.moto_server import running_moto_server
+    from modules.config import JobSpec, load_config
+    from workers.runtime.jobs.settings import PlatformSettings, QueueType, RunnerSettings
+    from workers.runtime.jobs.status import render_list
+    from workers.runtime.jobs.wiring import JobPlatform
+
+    config = load_config(repo_root)
+    families = config.of_kind(JobSpec)
+    if not families:
+        print("error: no service has kind: job (see docs/long-running-jobs.md)", file=sys.stderr)
+        return 2
+    job = families[0]
+    task_logs = log_dir / "jobs"
+    task_logs.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with running_moto_server() as server:
+        env = server.env(config.project.region)
+        session = boto3.session.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=config.project.region,
+        )
+        dynamodb = session.client("dynamodb", endpoint_url=server.endpoint_url)
+        sqs = session.client("sqs", endpoint_url=server.endpoint_url)
+        resources = create_job_resources(
+            dynamodb, sqs, config.project.project, job.name, fifo=job.fifo
+        )
+        settings = PlatformSettings(
+            table=resources.table,
+            queue_url=resources.queue_url,
+            dead_letter_queue_url=resources.dead_letter_queue_url,
+            queue_type=QueueType.FIFO if job.fifo else QueueType.STANDARD,
+            max_parallel_jobs=job.max_parallel_jobs,
+            max_attempts=job.max_attempts,
+            retry_delay_seconds=min(job.retry_delay_seconds, LOCAL_RETRY_DELAY_SECONDS),
+            status_retention_days=job.status_retention_days,
+            wait_base_seconds=LOCAL_WAIT_BASE_SECONDS,
+            wait_cap_seconds=LOCAL_WAIT_CAP_SECONDS,
+        )
+        platform = JobPlatform.build(settings, dynamodb, sqs)
+        launcher = LocalProcessLauncher(
+            command=[sys.executable, "-m", f"workers.{job.name}"],
+            env={
+                **env,
+                **job.containers[0].environment,
+                "SERVICE_NAME": job.name,
+                **RunnerSettings.task_definition_env(
+                    resources.table, job.timeout_seconds, job.status_retention_days
+                ),
+            },
+            on_stopped=platform.reaper().handle,
+            log_dir=task_logs,
+            family=resource_name(config.project.project, job.name),
+            container=job.containers[0].name,
+            region=config.project.region,
+        )
+        source = LocalEventSource(sqs, resources.queue_url, platform.dispatcher(launcher)).start()
+        ids = send_demo_jobs(sqs, resources.queue_url, args, fifo=job.fifo)
+        print(
+            f"{job.name}: {len(ids)} jobs sent to {resources.queue_url} (at most "
+            f"{job.max_parallel_jobs} at once, {job.max_attempts} attempts; one fails every "
+            f"attempt, one is sent twice); task output in {task_logs}",
+            flush=True,
+        )
+        try:
+            done = watch_jobs(platform, ids, stop, args.seconds)
+        finally:
+            source.stop()
+            launcher.stop_all()
+        records = [record for job_id in ids if (record := platform.table.get(job_id))]
+        print(render_list(records, platform.limits.slot_holders(), time.time()), flush=True)
+    return 0 if done else 1
+
+
+def send_demo_jobs(
+    sqs: SQSClient, queue_url: str, args: argparse.Namespace, *, fifo: bool
+) -> list[str]:
+    """`--job-count` jobs of `--job-seconds`, the last one asked to fail, the first sent twice."""
+    ids = [f"local-{index + 1}" for index in range(max(1, args.job_count))]
+    bodies = []
+    for index, job_id in enumerate(ids):
+        payload: dict[str, Any] = {"seconds": args.job_seconds}
+        if index == len(ids) - 1 and len(ids) > 1:
+            payload["fail"] = "asked to fail (make local --jobs)"
+        bodies.append(json.dumps({"job_id": job_id, "payload": payload}))
+    for body in [*bodies, bodies[0]]:
+        extra: dict[str, Any] = {}
+        if fifo:  # each job its own group: FIFO order within a group is not what this shows
+            extra = {
+                "MessageGroupId": json.loads(body)["job_id"],
+                "MessageDeduplicationId": uuid.uuid4().hex,
+            }
+        sqs.send_message(QueueUrl=queue_url, MessageBody=body, **extra)
+    return ids
+
+
+def watch_jobs(
+    platform: JobPlatform, ids: list[str], stop: threading.Event, seconds: float | None
+) -> bool:
+    """One line a second (jobs per state) until every job is final; True if they all are."""
+    started = time.monotonic()
+    while not stop.wait(PROGRESS_SECONDS):
+        records = [platform.table.get(job_id) for job_id in ids]
+        states = Counter(str(record.state) if record else "not yet recorded" for record in records)
+        line = ", ".join(f"{state}={count}" for state, count in sorted(states.items()))
+        print(f"[{time.monotonic() - started:6.1f}s] {line}", flush=True)
+        if all(record is not None and record.final for record in records):
+            return True
+        if seconds is not None and time.monotonic() - started >= seconds:
+            break
+    return False

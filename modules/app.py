@@ -6,10 +6,11 @@ import shutil
 from typing import TYPE_CHECKING
 
 from modules.cdk import App
-from modules.config import ConsumerSpec, IngestSpec, ProducerSpec, ScheduledSpec
+from modules.config import ConsumerSpec, IngestSpec, JobSpec, ProducerSpec, ScheduledSpec
 from modules.stacks.cluster import ClusterStack
 from modules.stacks.consumer import ConsumerStack
 from modules.stacks.ingest import IngestStack
+from modules.stacks.jobs import JobStack
 from modules.stacks.logs import LogsStack
 from modules.stacks.producer import ProducerStack
 from modules.stacks.scheduled import ScheduledStack
@@ -24,6 +25,7 @@ SERVICE_STACKS = {
     ConsumerSpec: ConsumerStack,
     ProducerSpec: ProducerStack,
     ScheduledSpec: ScheduledStack,
+    JobSpec: JobStack,
     IngestSpec: IngestStack,
 }
 

@@ -29,6 +29,7 @@ else:
 
 from cdktf import (
     App,
+    AssetType,
     DataResource,
     DataTerraformRemoteStateLocal,
     DataTerraformRemoteStateS3,
@@ -36,6 +37,7 @@ from cdktf import (
     LocalBackend,
     LocalExecProvisioner,
     S3Backend,
+    TerraformAsset,
     TerraformOutput,
     TerraformStack,
     Testing,
@@ -45,6 +47,7 @@ from constructs import Construct
 
 __all__ = [
     "App",
+    "AssetType",
     "Construct",
     "DataResource",
     "DataTerraformRemoteStateLocal",
@@ -53,6 +56,7 @@ __all__ = [
     "LocalBackend",
     "LocalExecProvisioner",
     "S3Backend",
+    "TerraformAsset",
     "TerraformOutput",
     "TerraformStack",
     "Testing",

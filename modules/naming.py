@@ -36,6 +36,11 @@ def repository_name(project: str, service: str) -> str:
     return f"{project}/{service}"
 
 
+def jobs_table_name(project: str, service: str) -> str:
+    """A job family's status table (kind: job): the job stack creates it; `make jobs` reads it."""
+    return resource_name(project, service, "jobs")
+
+
 def alert_topic_name(project: str) -> str:
     return resource_name(project, "alerts")
 

@@ -66,8 +66,8 @@ class PrivateNetwork(Construct):
     `aws:SourceAccount` condition.
 
     Public fields: `vpc`, `vpc_id`, `subnets`, `private_subnet_ids`, `route_table`,
-    `task_security_group`, `endpoint_security_group`, `s3_endpoint`, `interface_endpoints`
-    (by service), `flow_log`.
+    `task_security_group`, `endpoint_security_group`, `s3_endpoint`, `dynamodb_endpoint`,
+    `interface_endpoints` (by service), `flow_log`.
     """
 
     def __init__(
@@ -102,15 +102,9 @@ class PrivateNetwork(Construct):
         self.private_subnet_ids: list[str] = [subnet.id for subnet in self.subnets]
         self.task_security_group = task_security_group(self, project, self.vpc.id)
         self.endpoint_security_group = self._endpoint_security_group(project)
-        self.s3_endpoint = aws.vpc_endpoint.VpcEndpoint(
-            self,
-            "s3_endpoint",
-            vpc_id=self.vpc.id,
-            service_name=f"com.amazonaws.{region}.s3",
-            vpc_endpoint_type="Gateway",
-            route_table_ids=[self.route_table.id],
-            tags={"Name": resource_name(project, "s3")},
-        )
+        self.s3_endpoint = self._gateway_endpoint(project, region, "s3")
+        # Job tasks (kind: job) record their state in their family's DynamoDB status table.
+        self.dynamodb_endpoint = self._gateway_endpoint(project, region, "dynamodb")
         self.interface_endpoints = {
             service: self._interface_endpoint(project, region, service)
             for service in INTERFACE_ENDPOINTS
@@ -128,6 +122,13 @@ class PrivateNetwork(Construct):
             self.task_security_group,
             "HTTPS to S3 through the gateway endpoint (ECR image layers)",
             prefix_list_id=self.s3_endpoint.prefix_list_id,
+        )
+        https_egress(
+            self,
+            "tasks_to_dynamodb",
+            self.task_security_group,
+            "HTTPS to DynamoDB through the gateway endpoint (job status)",
+            prefix_list_id=self.dynamodb_endpoint.prefix_list_id,
         )
         self.flow_log = self._rejected_traffic_log(project, account_id)
 
@@ -164,6 +165,20 @@ class PrivateNetwork(Construct):
             )
             subnets.append(subnet)
         return subnets
+
+    def _gateway_endpoint(
+        self, project: str, region: str, service: str
+    ) -> aws.vpc_endpoint.VpcEndpoint:
+        """A gateway endpoint (free, no ENI) on the private route table: `<service>_endpoint`."""
+        return aws.vpc_endpoint.VpcEndpoint(
+            self,
+            f"{service}_endpoint",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{region}.{service}",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[self.route_table.id],
+            tags={"Name": resource_name(project, service)},
+        )
 
     def _endpoint_security_group(self, project: str) -> aws.security_group.SecurityGroup:
         group = aws.security_group.SecurityGroup(
@@ -215,9 +230,9 @@ class PrivateNetwork(Construct):
         """Flow log of REJECTED traffic only, kept 14 days.
 
         Without a NAT gateway, a worker calling a service that has no endpoint fails with a
-        timeout; the rejected connection (security group egress is 443 to endpoints and S3 only)
-        shows up here with its destination, which is the fastest way to find the missing
-        endpoint. Only rejects are logged: in a VPC this quiet that is a few MB a month.
+        timeout; the rejected connection (security group egress is 443 to endpoints, S3 and
+        DynamoDB only) shows up here with its destination, which is the fastest way to find the
+        missing endpoint. Only rejects are logged: in a VPC this quiet that is a few MB a month.
         """
         log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, "flow_log_group", name=flow_log_group_name(project), retention_in_days=14

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from modules.cdk import Construct, aws
 from modules.constructs.task_definition import (
     CAPACITY_PROVIDER,
-    TASKS_SERVICE_PRINCIPAL,
     TaskDefinitionProps,
     add_worker_task,
+    run_task_statements,
 )
 from modules.constructs.work_queue import (
     add_dead_letter_alarm,
@@ -155,29 +155,14 @@ def scheduler_statements(
 ) -> tuple[Statement, ...]:
     """All the schedule's role may do: start this job's tasks in this cluster, hand them their
     two roles, tag them as they start, and report a run it could not start."""
-    ecs_arn = f"arn:{props.partition}:ecs:{props.region}:{props.account_id}"
     return (
-        Statement(
-            sid="RunJobTasks",
-            actions=("ecs:RunTask",),
-            # Any revision of this job's family; ecs:cluster keeps them in this cluster.
-            resources=(f"{ecs_arn}:task-definition/{props.name}:*",),
-            conditions=(Condition("ArnEquals", "ecs:cluster", (props.cluster.cluster_arn,)),),
-        ),
-        Statement(
-            sid="TagJobTasksAtStart",
-            # RunTask with propagated tags is authorized as ecs:TagResource on the new task too.
-            actions=("ecs:TagResource",),
-            resources=(f"{ecs_arn}:task/{props.cluster.cluster_name}/*",),
-            conditions=(Condition("StringEquals", "ecs:CreateAction", ("RunTask",)),),
-        ),
-        Statement(
-            sid="PassJobTaskRoles",
-            actions=("iam:PassRole",),
-            resources=(task_role_arn, props.cluster.execution_role_arn),
-            conditions=(
-                Condition("StringEquals", "iam:PassedToService", (TASKS_SERVICE_PRINCIPAL,)),
-            ),
+        *run_task_statements(
+            family=props.name,
+            cluster=props.cluster,
+            task_role_arn=task_role_arn,
+            partition=props.partition,
+            region=props.region,
+            account_id=props.account_id,
         ),
         Statement(
             sid="SendRunsNotStartedToDlq",

@@ -199,3 +199,44 @@ def terraform_literal(text: str) -> str:
     (or fail the plan) instead of reaching the container as written.
     """
     return text.replace("${", "$${").replace("%{", "%%{")
+
+
+def run_task_statements(
+    *,
+    family: str,
+    cluster: ClusterHandles,
+    task_role_arn: str,
+    partition: str,
+    region: str,
+    account_id: str,
+) -> tuple[Statement, ...]:
+    """What starting a worker's tasks takes, and nothing more: RunTask of any revision of its
+    `family` in this cluster, tagging the task as it starts, and handing it its two roles.
+
+    Used by whoever starts tasks on demand: a job's schedule, a job dispatcher.
+    """
+    ecs_arn = f"arn:{partition}:ecs:{region}:{account_id}"
+    return (
+        Statement(
+            sid="RunJobTasks",
+            actions=("ecs:RunTask",),
+            # Any revision of this job's family; ecs:cluster keeps them in this cluster.
+            resources=(f"{ecs_arn}:task-definition/{family}:*",),
+            conditions=(Condition("ArnEquals", "ecs:cluster", (cluster.cluster_arn,)),),
+        ),
+        Statement(
+            sid="TagJobTasksAtStart",
+            # RunTask with propagated tags is authorized as ecs:TagResource on the new task too.
+            actions=("ecs:TagResource",),
+            resources=(f"{ecs_arn}:task/{cluster.cluster_name}/*",),
+            conditions=(Condition("StringEquals", "ecs:CreateAction", ("RunTask",)),),
+        ),
+        Statement(
+            sid="PassJobTaskRoles",
+            actions=("iam:PassRole",),
+            resources=(task_role_arn, cluster.execution_role_arn),
+            conditions=(
+                Condition("StringEquals", "iam:PassedToService", (TASKS_SERVICE_PRINCIPAL,)),
+            ),
+        ),
+    )

@@ -84,24 +84,10 @@ class WorkQueue(Construct):
             receive_wait_time_seconds=RECEIVE_WAIT_SECONDS,
             visibility_timeout_seconds=spec.visibility_timeout,
             message_retention_seconds=spec.message_retention_days * SECONDS_PER_DAY,
-            redrive_policy=json.dumps(
-                {
-                    "deadLetterTargetArn": self.dead_letter_queue.arn,
-                    "maxReceiveCount": spec.max_receive_count,
-                },
-                sort_keys=True,
-            ),
+            redrive_policy=redrive_policy(self.dead_letter_queue, spec.max_receive_count),
         )
-        # A separate resource, not an attribute of the DLQ: the queue already refers to the DLQ
-        # (redrive policy), and the DLQ referring back to the queue inline would be a cycle.
-        self.redrive_allow_policy = aws.sqs_queue_redrive_allow_policy.SqsQueueRedriveAllowPolicy(
-            self,
-            "dead_letter_queue_sources",
-            queue_url=self.dead_letter_queue.url,
-            redrive_allow_policy=json.dumps(
-                {"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]},
-                sort_keys=True,
-            ),
+        self.redrive_allow_policy = add_redrive_allow_policy(
+            self, "dead_letter_queue_sources", self.dead_letter_queue, self.queue
         )
         for construct_id_, queue in (
             ("queue", self.queue),
@@ -123,11 +109,12 @@ class WorkQueue(Construct):
 
 
 def add_dead_letter_queue(
-    scope: Construct, construct_id: str, *, name: str, retention_days: int
+    scope: Construct, construct_id: str, *, name: str, retention_days: int, fifo: bool = False
 ) -> aws.sqs_queue.SqsQueue:
-    """A standard queue for what could not be handled: encrypted (SSE-SQS), kept `retention_days`.
+    """A queue for what could not be handled: encrypted (SSE-SQS), kept `retention_days`.
 
-    Pair it with `add_tls_only_policy` and `add_dead_letter_alarm`.
+    `fifo`: a FIFO queue (`name` must end in .fifo), as the DLQ of a FIFO queue must be.
+    Default: standard. Pair it with `add_tls_only_policy` and `add_dead_letter_alarm`.
     """
     return aws.sqs_queue.SqsQueue(
         scope,
@@ -135,6 +122,36 @@ def add_dead_letter_queue(
         name=name,
         sqs_managed_sse_enabled=True,
         message_retention_seconds=retention_days * SECONDS_PER_DAY,
+        **({"fifo_queue": True} if fifo else {}),
+    )
+
+
+def redrive_policy(dead_letter_queue: aws.sqs_queue.SqsQueue, max_receive_count: int) -> str:
+    """A queue's redrive policy: to `dead_letter_queue` after `max_receive_count` receives."""
+    return json.dumps(
+        {"deadLetterTargetArn": dead_letter_queue.arn, "maxReceiveCount": max_receive_count},
+        sort_keys=True,
+    )
+
+
+def add_redrive_allow_policy(
+    scope: Construct,
+    construct_id: str,
+    dead_letter_queue: aws.sqs_queue.SqsQueue,
+    source: aws.sqs_queue.SqsQueue,
+) -> aws.sqs_queue_redrive_allow_policy.SqsQueueRedriveAllowPolicy:
+    """Only `source` may use `dead_letter_queue` as its dead-letter queue.
+
+    A separate resource, not an attribute of the DLQ: the queue already refers to the DLQ
+    (redrive policy), and the DLQ referring back to the queue inline would be a cycle.
+    """
+    return aws.sqs_queue_redrive_allow_policy.SqsQueueRedriveAllowPolicy(
+        scope,
+        construct_id,
+        queue_url=dead_letter_queue.url,
+        redrive_allow_policy=json.dumps(
+            {"redrivePermission": "byQueue", "sourceQueueArns": [source.arn]}, sort_keys=True
+        ),
     )
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 PROJECT = "platform.yaml"
 CONSUMER = "workers/consumer/service.yaml"
 PRODUCER = "workers/producer/service.yaml"
+JOB = "workers/crunch/service.yaml"
 INGEST = "workers/ingest/service.yaml"
 # main.py validates before it imports cdktf: a bad config answers in about a second.
 MAIN_TIMEOUT_SECONDS = 120
@@ -115,6 +116,10 @@ RETENTION_DAYS = (
     "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, "
     "2922, 3288, 3653"
 )
+JOB_KEYS = (
+    "description, containers, logs, kind, queue, max_parallel_jobs, max_attempts, "
+    "timeout_seconds, retry_delay_seconds, status_retention_days"
+)
 TWO_SUBNETS = ["subnet-0a1b2c3d", "subnet-4e5f6a7b"]
 COGNITO_ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
 
@@ -196,7 +201,7 @@ CORPUS = [
         (write_text(CONSUMER, "# to do\n"),),
         (
             f"{CONSUMER}: kind: required, but missing; one of 'consumer', 'producer', "
-            "'scheduled', 'ingest'",
+            "'scheduled', 'ingest', 'job'",
         ),
     ),
     BadConfig(
@@ -246,7 +251,7 @@ CORPUS = [
         "unknown-kind",
         (set_key(CONSUMER, "kind", "cron"),),
         (
-            f"{CONSUMER}: kind: must be one of 'consumer', 'producer', 'scheduled', 'ingest'; "
+            f"{CONSUMER}: kind: must be one of 'consumer', 'producer', 'scheduled', 'ingest', 'job'; "
             "got 'cron'",
         ),
     ),
@@ -602,6 +607,73 @@ CORPUS = [
             f"platform.yaml: colour: unknown key; allowed: {PROJECT_KEYS}",
             f"{CONSUMER}: concurrency: must be at least 1; got 0",
             f"{PRODUCER}: tasks: must be at least 0; got -1",
+        ),
+    ),
+    # --- long-running jobs (kind: job)
+    BadConfig(
+        "job-unknown-queue-type",
+        (set_key(JOB, "queue.type", "priority"),),
+        (f"{JOB}: queue.type: must be standard or fifo; got 'priority'",),
+    ),
+    BadConfig(
+        "job-no-parallel-jobs",
+        (set_key(JOB, "max_parallel_jobs", 0),),
+        (f"{JOB}: max_parallel_jobs: must be at least 1; got 0",),
+    ),
+    BadConfig(
+        "job-too-many-attempts",
+        (set_key(JOB, "max_attempts", 11),),
+        (f"{JOB}: max_attempts: must be at most 10; got 11",),
+    ),
+    BadConfig(
+        "job-timeout-over-a-week",
+        (set_key(JOB, "timeout_seconds", 604801),),
+        (f"{JOB}: timeout_seconds: must be at most 604800; got 604801",),
+    ),
+    BadConfig(
+        "job-negative-retry-delay",
+        (set_key(JOB, "retry_delay_seconds", -1),),
+        (f"{JOB}: retry_delay_seconds: must be at least 0; got -1",),
+    ),
+    BadConfig(
+        "job-retention-beyond-sqs",
+        (set_key(JOB, "queue.message_retention_days", 15),),
+        (f"{JOB}: queue.message_retention_days: must be at most 14; got 15",),
+    ),
+    BadConfig(
+        "job-timeout-as-text",
+        (set_key(JOB, "timeout_seconds", "1h"),),
+        (f"{JOB}: timeout_seconds: must be a whole number; got '1h'",),
+    ),
+    BadConfig(
+        "job-misspelt-key",
+        (set_key(JOB, "max_parallel", 3),),
+        (f"{JOB}: max_parallel: unknown key; did you mean max_parallel_jobs? allowed: {JOB_KEYS}",),
+    ),
+    BadConfig(
+        "job-sets-the-job-id",
+        (set_key(JOB, "containers.0.environment", {"JOB_ID": "fixed"}),),
+        (
+            f"{JOB}: containers.0.environment.JOB_ID: is set by the platform; choose another "
+            f"name (reserved: {', '.join(PLATFORM_ENVIRONMENT)})",
+        ),
+    ),
+    BadConfig(
+        "job-too-big-for-fargate",
+        (
+            set_key(
+                JOB,
+                "containers",
+                [
+                    {"name": "worker", "cpu": 16384, "memory": 122880},
+                    {"name": "sidecar", "cpu": 256, "memory": 512},
+                ],
+            ),
+        ),
+        (
+            f"{JOB}: containers: no Fargate task size holds cpu=16640 and memory=123392 MiB; "
+            "the largest is cpu=16384 with memory=122880 MiB (cpu and memory add up over the "
+            "containers)",
         ),
     ),
 ]

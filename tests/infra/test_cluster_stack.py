@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import yaml
 
 from modules.cdk import aws
@@ -167,13 +168,16 @@ def test_interface_endpoints_use_private_dns_in_every_subnet_behind_the_endpoint
         assert endpoint["security_group_ids"] == [endpoint_group], service
 
 
-def test_s3_gateway_endpoint_serves_the_private_route_table(
-    stacks: dict[str, Stack], default_config: PlatformConfig
+@pytest.mark.parametrize("service", ["dynamodb", "s3"])
+def test_gateway_endpoints_serve_the_private_route_table(
+    service: str, stacks: dict[str, Stack], default_config: PlatformConfig
 ) -> None:
+    # S3 for image layers; DynamoDB for the status tables of job tasks (kind: job)
     stack = stacks["cluster"]
-    name = logical_id(stack, ENDPOINT, vpc_endpoint_type="Gateway")
+    region = default_config.project.region
+    name = logical_id(stack, ENDPOINT, service_name=f"com.amazonaws.{region}.{service}")
     endpoint = resources(stack, ENDPOINT)[name]
-    assert endpoint["service_name"] == f"com.amazonaws.{default_config.project.region}.s3"
+    assert endpoint["vpc_endpoint_type"] == "Gateway"
     assert endpoint["route_table_ids"] == [
         reference(ROUTE_TABLE, next(iter(resources(stack, ROUTE_TABLE))), "id")
     ]
@@ -195,18 +199,27 @@ def test_endpoint_group_admits_https_from_tasks_only(stacks: dict[str, Stack]) -
     assert rules_of(stack, EGRESS_RULE, endpoints) == []
 
 
-def test_tasks_accept_nothing_and_send_https_to_endpoints_and_s3_only(
-    stacks: dict[str, Stack],
+def test_tasks_accept_nothing_and_send_https_to_endpoints_s3_and_dynamodb_only(
+    stacks: dict[str, Stack], default_config: PlatformConfig
 ) -> None:
     stack = stacks["cluster"]
     tasks = group_ref(stack, "workers-tasks")
-    s3 = logical_id(stack, ENDPOINT, vpc_endpoint_type="Gateway")
+    region = default_config.project.region
+    s3 = logical_id(stack, ENDPOINT, service_name=f"com.amazonaws.{region}.s3")
+    dynamodb = logical_id(stack, ENDPOINT, service_name=f"com.amazonaws.{region}.dynamodb")
     # Inline rules would bypass the rule resources: there are none
     for group in resources(stack, SECURITY_GROUP).values():
         assert "ingress" not in group
         assert "egress" not in group
     assert rules_of(stack, INGRESS_RULE, tasks) == []
     assert rules_of(stack, EGRESS_RULE, tasks) == [
+        {
+            "description": "HTTPS to DynamoDB through the gateway endpoint (job status)",
+            "ip_protocol": "tcp",
+            "from_port": 443,
+            "to_port": 443,
+            "prefix_list_id": reference(ENDPOINT, dynamodb, "prefix_list_id"),
+        },
         {
             "description": "HTTPS to S3 through the gateway endpoint (ECR image layers)",
             "ip_protocol": "tcp",

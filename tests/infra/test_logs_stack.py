@@ -61,6 +61,7 @@ def test_each_service_gets_its_log_group_with_its_retention(
     retention = {group["name"]: group["retention_in_days"] for group in groups}
     assert retention == {
         "/workers/consumer": 30,
+        "/workers/crunch": 30,
         "/workers/ingest": 30,
         "/workers/producer": 7,
         "/workers/reporter": 30,

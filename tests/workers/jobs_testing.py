@@ -67,11 +67,11 @@ class JobFamily:
         self.dynamodb, self.sqs = clients(server)
         self.options = options
         self.trace_path = folder / "trace.jsonl"
-        name = f"jobs-{uuid.uuid4().hex[:10]}"
         resources = create_job_resources(
             self.dynamodb,
             self.sqs,
-            name,
+            "test",
+            f"jobs-{uuid.uuid4().hex[:10]}",
             fifo=options.fifo,
             visibility_seconds=TEST_VISIBILITY_SECONDS,
         )

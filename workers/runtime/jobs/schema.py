@@ -18,6 +18,7 @@ __all__ = [
     "GROUP_HOLDER",
     "GROUP_KEY_PREFIX",
     "KEY",
+    "LAMBDA_FILES",
     "MAX_RECEIVES",
     "QUEUE_VISIBILITY_SECONDS",
     "SLOTS_KEY",
@@ -53,3 +54,16 @@ QUEUE_VISIBILITY_SECONDS = 6 * DISPATCH_TIMEOUT_SECONDS
 # may wait: about 1000 waits of at most WAIT_CAP_SECONDS (5 min), three days and a half. Only a
 # message that keeps failing (or waits longer) reaches the DLQ through the redrive policy.
 MAX_RECEIVES = 1000
+
+# What the dispatcher's and reaper's zip holds, relative to workers/: this package and the
+# runtime modules it imports, nothing else (tests import the handlers from an unpacked zip).
+LAMBDA_FILES = (
+    "__init__.py",
+    "runtime/__init__.py",
+    "runtime/aws.py",
+    "runtime/backoff.py",
+    "runtime/env.py",
+    "runtime/logs.py",
+    "runtime/signals.py",
+    "runtime/jobs",
+)

@@ -1,0 +1,319 @@
+"""A job family's dispatch: the dispatcher and reaper Lambda functions, what feeds them, and
+their roles.
+
+    job queue --event source mapping (batches, ReportBatchItemFailures)--> dispatcher
+        records the job, takes a slot, RunTask (Fargate, private subnets, no public IP)
+    ECS task STOPPED (this family) --EventBridge rule--> reaper
+        fails attempts whose task died, retries with backoff or dead-letters
+
+Both run the platform's code (`workers/runtime/jobs`, one zip built at synth, see
+lambda_code.py), each with a role that allows exactly what its half does. They run outside the
+VPC: they call only AWS APIs, and inside it they would need ENI permissions on resource "*" and
+more endpoints for nothing gained.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from modules.cdk import Construct, Fn, aws
+from modules.constructs.task_definition import run_task_statements
+from modules.constructs.work_queue import (
+    add_dead_letter_alarm,
+    add_dead_letter_queue,
+    add_tls_only_policy,
+)
+from modules.iam import Statement, role_with_policy
+from modules.naming import resource_name
+from workers.runtime.jobs.schema import DISPATCH_TIMEOUT_SECONDS
+from workers.runtime.jobs.settings import LaunchSettings, PlatformSettings, QueueType
+
+if TYPE_CHECKING:
+    from modules.config import JobSpec
+    from modules.constructs.job_queue import JobQueue
+    from modules.constructs.lambda_code import LambdaCode
+    from modules.constructs.task_definition import ClusterHandles
+
+LAMBDA_PRINCIPAL = "lambda.amazonaws.com"
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+# Supported until 2028; the code needs only the runtime's boto3 (RunTask's clientToken is in
+# every boto3 that Lambda's python3.12 runtime has shipped).
+RUNTIME = "python3.12"
+ARCHITECTURE = "arm64"  # pure Python: Graviton is cheaper for the same work
+MEMORY_MB = 256
+HANDLERS = {
+    "dispatcher": "workers.runtime.jobs.lambda_handlers.dispatch",
+    "reaper": "workers.runtime.jobs.lambda_handlers.reap",
+}
+# Lambda's largest batch for an SQS source without a batching window.
+BATCH_SIZE = 10
+# Two concurrent dispatchers, Lambda's least for an SQS source: a message is dispatched in well
+# under a second, and more dispatchers would only contend for the same slot item.
+DISPATCHER_CONCURRENCY = 2
+# One event is settled in a few DynamoDB and SQS calls.
+REAPER_TIMEOUT_SECONDS = 30
+# An event the reaper failed 3 times (Lambda retries asynchronous events twice) is kept here.
+REAPER_DEAD_LETTER_RETENTION_DAYS = 14
+
+DISPATCHER_QUEUE_ACTIONS = (
+    # What the event source mapping does with the function's role, and the dispatcher's own
+    # visibility change for a job that waits.
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+)
+DISPATCHER_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+REAPER_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobDispatchProps:
+    """What the dispatch needs.
+
+    name: `<project>-<job>`: prefix of the functions, roles, rule and reaper DLQ.
+    spec: the job spec (limits, attempts, backoff, queue type, retention).
+    code: the platform's zip.
+    queue: the job queue and its DLQ.
+    table_name / table_arn: the status table.
+    cluster: handles from the cluster stack.
+    family / task_definition_arn / task_role_arn / container: the job's task.
+    log_group: the job's log group (the logs stack's): both functions write there too.
+    partition, region, account_id: for ARNs.
+    alert_topic_arn: where the reaper DLQ's alarm goes.
+    """
+
+    name: str
+    spec: JobSpec
+    code: LambdaCode
+    queue: JobQueue
+    table_name: str
+    table_arn: str
+    cluster: ClusterHandles
+    family: str
+    task_definition_arn: str
+    task_role_arn: str
+    container: str
+    log_group: str
+    partition: str
+    region: str
+    account_id: str
+    alert_topic_arn: str
+
+    @property
+    def log_streams_arn(self) -> str:
+        return (
+            f"arn:{self.partition}:logs:{self.region}:{self.account_id}:"
+            f"log-group:{self.log_group}:*"
+        )
+
+    def platform_settings(self) -> PlatformSettings:
+        spec = self.spec
+        return PlatformSettings(
+            table=self.table_name,
+            queue_url=self.queue.queue.url,
+            dead_letter_queue_url=self.queue.dead_letter_queue.url,
+            queue_type=QueueType.FIFO if spec.fifo else QueueType.STANDARD,
+            max_parallel_jobs=spec.max_parallel_jobs,
+            max_attempts=spec.max_attempts,
+            retry_delay_seconds=spec.retry_delay_seconds,
+            status_retention_days=spec.status_retention_days,
+        )
+
+
+class JobDispatch(Construct):
+    """Public fields: `dispatcher_role`, `dispatcher`, `event_source`, `reaper_role`, `reaper`,
+    `reaper_dead_letter_queue`, `reaper_dead_letter_alarm`, `rule`, `target`, `permission`."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: JobDispatchProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        queue, dead_letters = props.queue.queue, props.queue.dead_letter_queue
+        table_statement = Statement(
+            sid="TrackJobs", actions=DISPATCHER_TABLE_ACTIONS, resources=(props.table_arn,)
+        )
+        requeue = Statement(
+            sid="RequeueJobs",
+            actions=("sqs:SendMessage",),
+            # Retries go back to the queue; bad messages and spent jobs to its DLQ.
+            resources=(queue.arn, dead_letters.arn),
+        )
+        logs = Statement(
+            sid="WriteOwnLogs", actions=LOG_ACTIONS, resources=(props.log_streams_arn,)
+        )
+
+        self.dispatcher_role = self._role(
+            "dispatcher",
+            Statement(sid="ReceiveJobs", actions=DISPATCHER_QUEUE_ACTIONS, resources=(queue.arn,)),
+            requeue,
+            table_statement,
+            *run_task_statements(
+                family=props.family,
+                cluster=props.cluster,
+                task_role_arn=props.task_role_arn,
+                partition=props.partition,
+                region=props.region,
+                account_id=props.account_id,
+            ),
+            logs,
+        )
+        launch = LaunchSettings(
+            cluster=props.cluster.cluster_arn,
+            task_definition=props.task_definition_arn,
+            subnets=(),
+            security_groups=(props.cluster.task_security_group_id,),
+            container=props.container,
+        )
+        self.dispatcher = self._function(
+            "dispatcher",
+            role=self.dispatcher_role,
+            timeout=DISPATCH_TIMEOUT_SECONDS,
+            environment={
+                **props.platform_settings().to_env(),
+                **launch.to_env(subnets=Fn.join(",", props.cluster.private_subnet_ids)),
+            },
+            description=f"Starts one task per job message of {props.family}",
+        )
+        self.event_source = aws.lambda_event_source_mapping.LambdaEventSourceMapping(
+            self,
+            "event_source",
+            event_source_arn=queue.arn,
+            function_name=self.dispatcher.arn,
+            batch_size=BATCH_SIZE,
+            # A message the dispatcher returns (it waits, or failed) stays; the rest is deleted.
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config=aws.lambda_event_source_mapping.LambdaEventSourceMappingScalingConfig(
+                maximum_concurrency=DISPATCHER_CONCURRENCY
+            ),
+            # Lambda checks that the role may receive from the queue when the mapping is made.
+            depends_on=[self.node.find_child("dispatcher_role_policy")],
+        )
+
+        self.reaper_dead_letter_queue = add_dead_letter_queue(
+            self,
+            "reaper_dead_letter_queue",
+            name=resource_name(props.name, "reaper-dlq"),
+            retention_days=REAPER_DEAD_LETTER_RETENTION_DAYS,
+        )
+        add_tls_only_policy(self, "reaper_dead_letter_queue", self.reaper_dead_letter_queue)
+        self.reaper_dead_letter_alarm = add_dead_letter_alarm(
+            self,
+            "reaper_dead_letter_alarm",
+            alarm_name=resource_name(props.name, "unreaped-tasks"),
+            description=f"Stopped tasks of {props.family} that the reaper failed to handle 3 "
+            f"times are in {resource_name(props.name, 'reaper-dlq')}: their jobs may be left "
+            "RUNNING. Read the reaper's errors in the job's log group, then `make jobs`.",
+            queue=self.reaper_dead_letter_queue,
+            alert_topic_arn=props.alert_topic_arn,
+        )
+        self.reaper_role = self._role(
+            "reaper",
+            requeue,
+            Statement(sid="TrackJobs", actions=REAPER_TABLE_ACTIONS, resources=(props.table_arn,)),
+            Statement(
+                sid="KeepUnhandledEvents",
+                actions=("sqs:SendMessage",),
+                resources=(self.reaper_dead_letter_queue.arn,),
+            ),
+            logs,
+        )
+        self.reaper = self._function(
+            "reaper",
+            role=self.reaper_role,
+            timeout=REAPER_TIMEOUT_SECONDS,
+            environment=props.platform_settings().to_env(),
+            description=f"Settles jobs whose {props.family} task stopped",
+            dead_letter_arn=self.reaper_dead_letter_queue.arn,
+        )
+        events = aws.cloudwatch_event_rule
+        self.rule = events.CloudwatchEventRule(
+            self,
+            "task_stopped_rule",
+            name=resource_name(props.name, "task-stopped"),
+            description=f"Tasks of {props.family} that stopped, for the job reaper",
+            event_pattern=json.dumps(
+                stopped_task_pattern(props.cluster.cluster_arn, props.family), sort_keys=True
+            ),
+        )
+        self.target = aws.cloudwatch_event_target.CloudwatchEventTarget(
+            self, "reaper_target", rule=self.rule.name, target_id="reaper", arn=self.reaper.arn
+        )
+        self.permission = aws.lambda_permission.LambdaPermission(
+            self,
+            "reaper_invoked_by_rule",
+            statement_id="InvokedByTaskStoppedRule",
+            action="lambda:InvokeFunction",
+            function_name=self.reaper.function_name,
+            principal=EVENTS_PRINCIPAL,
+            source_arn=self.rule.arn,
+        )
+
+    def _role(self, part: str, *statements: Statement) -> aws.iam_role.IamRole:
+        # No aws:SourceAccount condition in the trust policy: attaching the role to a function
+        # takes iam:PassRole in this account, and Lambda documents no source keys for it.
+        return role_with_policy(
+            self,
+            f"{part}_role",
+            name=resource_name(self.props.name, part),
+            service=LAMBDA_PRINCIPAL,
+            statements=statements,
+        )
+
+    def _function(
+        self,
+        part: str,
+        *,
+        role: aws.iam_role.IamRole,
+        timeout: int,
+        environment: dict[str, str],
+        description: str,
+        dead_letter_arn: str | None = None,
+    ) -> aws.lambda_function.LambdaFunction:
+        function = aws.lambda_function
+        extra: dict[str, Any] = {}
+        if dead_letter_arn is not None:
+            extra["dead_letter_config"] = function.LambdaFunctionDeadLetterConfig(
+                target_arn=dead_letter_arn
+            )
+        return function.LambdaFunction(
+            self,
+            part,
+            function_name=resource_name(self.props.name, part),
+            description=description,
+            role=role.arn,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=HANDLERS[part],
+            filename=self.props.code.path,
+            source_code_hash=self.props.code.source_code_hash,
+            timeout=timeout,
+            memory_size=MEMORY_MB,
+            environment=function.LambdaFunctionEnvironment(variables=environment),
+            # The job's own log group: its dispatch, its tasks and its reaping read in one place.
+            logging_config=function.LambdaFunctionLoggingConfig(
+                log_format="Text", log_group=self.props.log_group
+            ),
+            # No traces are sampled here (active tracing would need xray:PutTraceSegments on
+            # resource "*"); the JSON log lines carry the job id through every step instead.
+            tracing_config=function.LambdaFunctionTracingConfig(mode="PassThrough"),
+            **extra,
+        )
+
+
+def stopped_task_pattern(cluster_arn: str, family: str) -> dict[str, Any]:
+    """ECS task state changes to STOPPED of tasks of `family` in this cluster.
+
+    Event fields: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html
+    """
+    return {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        "detail": {
+            "clusterArn": [cluster_arn],
+            "group": [f"family:{family}"],
+            "lastStatus": ["STOPPED"],
+        },
+    }
