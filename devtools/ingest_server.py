@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
     from mypy_boto3_sqs import SQSClient
 
+    # Sends (message body, idempotency key or None); returns the SQS message id.
+    Sender = Callable[[str, str | None], str]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 8080
 STAGE_PREFIX = f"/{STAGE}"
@@ -113,9 +116,7 @@ class IngestContract:
         return Draft4Validator(self.schema).is_valid(document)
 
 
-def answer(
-    request: Request, contract: IngestContract, send: Callable[[str, str | None], str]
-) -> Reply:
+def answer(request: Request, contract: IngestContract, send: Sender) -> Reply:
     """The API's reply to `request`: every check in AWS's order, then SendMessage."""
     # AWS WAF (modules/constructs/body_limits.py): before API Gateway routes anything.
     if request.size > contract.max_body_bytes:
@@ -134,9 +135,7 @@ def answer(
     return _ROUTES[route](request, contract, send)
 
 
-def _messages(
-    request: Request, contract: IngestContract, send: Callable[[str, str | None], str]
-) -> Reply:
+def _messages(request: Request, contract: IngestContract, send: Sender) -> Reply:
     # A body in another media type matches no model, so API Gateway skips validation, and the
     # integration, which takes JSON only, refuses it.
     if not _is_json(request):
@@ -146,7 +145,7 @@ def _messages(
     return _send(request, request.body.decode("utf-8"), message_id_reply, send)
 
 
-def _seed(request: Request, _: IngestContract, send: Callable[[str, str | None], str]) -> Reply:
+def _seed(request: Request, _: IngestContract, send: Sender) -> Reply:
     # Parameter validation comes first (method request), the media type at the integration.
     values = parse_qs(urlsplit(request.target).query, keep_blank_values=True).get(SEED_PARAMETER)
     if not values or not values[-1].strip():
@@ -156,8 +155,10 @@ def _seed(request: Request, _: IngestContract, send: Callable[[str, str | None],
     return _send(request, values[-1], lambda _message_id: SEED_REPLY, send)
 
 
-_ROUTES: dict[Route, Callable[[Request, IngestContract, Callable[[str, str | None], str]], Reply]]
-_ROUTES = {Route.MESSAGES: _messages, Route.SEED: _seed}
+_ROUTES: dict[Route, Callable[[Request, IngestContract, Sender], Reply]] = {
+    Route.MESSAGES: _messages,
+    Route.SEED: _seed,
+}
 
 
 def _is_json(request: Request) -> bool:
@@ -170,7 +171,7 @@ def _send(
     request: Request,
     message: str,
     success: Callable[[str], str],
-    send: Callable[[str, str | None], str],
+    send: Sender,
 ) -> Reply:
     key = request.headers.get(IDEMPOTENCY_HEADER.lower()) or None
     try:
@@ -180,7 +181,7 @@ def _send(
     return Reply(HTTPStatus.OK, success(message_id))
 
 
-def sqs_sender(client: SQSClient, queue_url: str) -> Callable[[str, str | None], str]:
+def sqs_sender(client: SQSClient, queue_url: str) -> Sender:
     """SendMessage with the attributes the API's mapping template sets."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -243,7 +244,7 @@ class IngestServer(ThreadingHTTPServer):
     def __init__(
         self,
         contract: IngestContract,
-        send: Callable[[str, str | None], str],
+        send: Sender,
         port: int = DEFAULT_PORT,
         log: Callable[[str, str, int], None] | None = None,
     ) -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_a
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -855,6 +856,14 @@ class JobSpec(ServiceBase):
         return self.queue.type == "fifo"
 
 
+def _unique_items(value: list[str]) -> list[str]:
+    """A list's validator: no item twice."""
+    repeated = _repeated(value)
+    if repeated:
+        raise ValueError(f"must be unique; listed more than once: {repeated}")
+    return value
+
+
 class IamAuth(Strict):
     """Callers sign each request with AWS Signature Version 4; their IAM policies must allow
     `execute-api:Invoke` on the API (the stack's `execution_arn` output)."""
@@ -871,17 +880,10 @@ class JwtAuth(Strict):
     issuer: str = Field(
         pattern=COGNITO_ISSUER_PATTERN, description="The token issuer, as in its `iss` claim."
     )
-    audiences: list[Annotated[str, Field(pattern=COGNITO_CLIENT_ID_PATTERN)]] = Field(
-        min_length=1, max_length=50, description="App client ids a token's `aud` may name."
-    )
-
-    @field_validator("audiences")
-    @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        repeated = _repeated(value)
-        if repeated:
-            raise ValueError(f"must be unique; listed more than once: {repeated}")
-        return value
+    audiences: Annotated[
+        list[Annotated[str, Field(pattern=COGNITO_CLIENT_ID_PATTERN)]],
+        AfterValidator(_unique_items),
+    ] = Field(min_length=1, max_length=50, description="App client ids a token's `aud` may name.")
 
     @property
     def user_pool_id(self) -> str:
@@ -915,21 +917,15 @@ class ApiKeyAuth(Strict):
     one usage plan that throttles each key like the API and caps it with a quota."""
 
     type: Literal["api-key"] = Field(description="API keys in a usage plan.")
-    clients: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+    clients: Annotated[
+        list[Annotated[str, Field(pattern=NAME_PATTERN)]], AfterValidator(_unique_items)
+    ] = Field(
         default_factory=lambda: ["default"],
         min_length=1,
         max_length=50,
         description='One API key per client, named <project>-<api>-<client>. Default: ["default"].',
     )
     quota: QuotaSpec = Field(default_factory=QuotaSpec, description="Requests per key and period.")
-
-    @field_validator("clients")
-    @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        repeated = _repeated(value)
-        if repeated:
-            raise ValueError(f"must be unique; listed more than once: {repeated}")
-        return value
 
 
 class ThrottleSpec(Strict):
@@ -1002,10 +998,7 @@ class IngestSpec(SpecBase):
                     str(index),
                     f"must be one of {', '.join(map(repr, allowed))}; got {route!r}",
                 )
-        repeated = _repeated(value)
-        if repeated:
-            raise ValueError(f"must be unique; listed more than once: {repeated}")
-        return value
+        return _unique_items(value)
 
     @field_validator("request_schema")
     @classmethod

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from modules.cdk import Construct, Fn, aws
@@ -179,7 +179,8 @@ class IngestApi(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         spec = props.spec
-        # Static text of everything the deployment snapshots: a change redeploys the stage.
+        # The spec and the static text of every route, template and response: whatever changes
+        # in what the deployment snapshots changes this, and so redeploys the stage.
         self._definition: list[Any] = [spec.model_dump(mode="json")]
         self._deployed: list[Any] = []  # resources the deployment must wait for
 
@@ -255,7 +256,6 @@ class IngestApi(Construct):
                 "^(" + "|".join(re.escape(audience) for audience in auth.audiences) + ")$"
             ),
         )
-        self._definition.append(self.authorizer.identity_validation_expression_input)
         return MethodAuth("COGNITO_USER_POOLS", authorizer_id=self.authorizer.id)
 
     def _api_key(self) -> MethodAuth:
@@ -354,6 +354,8 @@ class IngestApi(Construct):
                 "request_validator_id": self.validators["parameters"].id,
                 "request_parameters": {f"method.request.querystring.{SEED_PARAMETER}": True},
             }
+        # SQS's path-style URI names the queue by account and name: both from the ARN the role
+        # is scoped to (arn:<partition>:sqs:<region>:<account>:<name>), one source for the two.
         account, queue_name = (
             Fn.element(Fn.split(":", props.queue_arn), index) for index in (4, 5)
         )
@@ -417,9 +419,8 @@ class IngestApi(Construct):
         answers: tuple[Answer, ...],
     ) -> None:
         """A method with its integration and the answers it maps the integration's to."""
-        api = aws.api_gateway_method
         auth = self.auth
-        method = api.ApiGatewayMethod(
+        method = aws.api_gateway_method.ApiGatewayMethod(
             self,
             f"{construct_id}_method",
             rest_api_id=self.rest_api.id,
@@ -474,7 +475,7 @@ class IngestApi(Construct):
                 or None,
                 depends_on=[wired],
             )
-            self._definition.append([construct_id, status, answer])
+            self._definition.append([construct_id, asdict(answer)])
             self._deployed.append(response)
         self._deployed.append(wired)
 
@@ -511,9 +512,7 @@ class IngestApi(Construct):
     ]:
         props = self.props
         throttle = props.spec.throttle
-        digest = hashlib.sha256(
-            json.dumps(self._definition, sort_keys=True, default=repr).encode()
-        ).hexdigest()
+        digest = hashlib.sha256(json.dumps(self._definition, sort_keys=True).encode()).hexdigest()
         deployment = aws.api_gateway_deployment.ApiGatewayDeployment(
             self,
             "deployment",
