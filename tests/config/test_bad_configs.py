@@ -251,8 +251,8 @@ CORPUS = [
         "unknown-kind",
         (set_key(CONSUMER, "kind", "cron"),),
         (
-            f"{CONSUMER}: kind: must be one of 'consumer', 'producer', 'scheduled', 'ingest', 'job'; "
-            "got 'cron'",
+            f"{CONSUMER}: kind: must be one of 'consumer', 'producer', 'scheduled', 'ingest', "
+            "'job'; got 'cron'",
         ),
     ),
     # --- queue and scaling
