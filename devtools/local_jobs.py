@@ -377,7 +377,13 @@ def run_family(args: argparse.Namespace, repo_root: Path, log_dir: Path) -> int:
     from workers.runtime.jobs.settings import PlatformSettings, QueueType, RunnerSettings
     from workers.runtime.jobs.status import render_list
     from workers.runtime.jobs.wiring import JobPlatform
+    from workers.runtime.logs import JsonFormatter
 
+    # The platform's warnings and errors (retries, dead letters) as JSON lines on stderr.
+    problems = logging.StreamHandler(sys.stderr)
+    problems.setFormatter(JsonFormatter())
+    problems.setLevel(logging.WARNING)
+    logging.getLogger("workers.jobs").addHandler(problems)
     config = load_config(repo_root)
     families = config.of_kind(JobSpec)
     if not families:

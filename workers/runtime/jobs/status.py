@@ -137,8 +137,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(
-    argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
+    """`out`/`err`: where to print. Default: sys.stdout / sys.stderr at the time of the call."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     args = parse_args(argv)
     try:
         return _command(args, out, err)
