@@ -93,6 +93,7 @@ PLATFORM_ENVIRONMENT = (
     "AWS_REGION",
     "QUEUE_URL",
     "WORKER_CONCURRENCY",
+    "WORKER_PREFETCH",
     "HANDLER_TIMEOUT_SECONDS",
     "VISIBILITY_TIMEOUT_SECONDS",
     "SERVICE_NAME",
@@ -672,6 +673,16 @@ class ConsumerSpec(ServiceBase):
     kind: Literal["consumer"] = Field(description="Receives from its own queue.")
     concurrency: int = Field(
         4, ge=1, le=100, description="Handlers running at once per task. Default: 4."
+    )
+    prefetch: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description=(
+            "Messages a task may hold beyond its free handler slots, waiting for one. 0 never "
+            "holds more than the free slots; about min(concurrency, 10) keeps handlers under a "
+            "second busy (workers/README.md). Default: 0."
+        ),
     )
     queue: QueueSpec = Field(
         default_factory=QueueSpec, description="The service's queue and dead-letter queue."
