@@ -20,11 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from modules.cdk import Construct, Fn, aws
 from modules.constructs.task_definition import run_task_statements
-from modules.constructs.work_queue import (
-    add_dead_letter_alarm,
-    add_dead_letter_queue,
-    add_tls_only_policy,
-)
+from modules.constructs.work_queue import add_alarmed_dead_letter_queue
 from modules.iam import Statement, role_with_policy
 from modules.naming import resource_name
 from workers.runtime.jobs.schema import DISPATCH_TIMEOUT_SECONDS
@@ -192,22 +188,20 @@ class JobDispatch(Construct):
             depends_on=[self.node.find_child("dispatcher_role_policy")],
         )
 
-        self.reaper_dead_letter_queue = add_dead_letter_queue(
-            self,
-            "reaper_dead_letter_queue",
-            name=resource_name(props.name, "reaper-dlq"),
-            retention_days=REAPER_DEAD_LETTER_RETENTION_DAYS,
-        )
-        add_tls_only_policy(self, "reaper_dead_letter_queue", self.reaper_dead_letter_queue)
-        self.reaper_dead_letter_alarm = add_dead_letter_alarm(
-            self,
-            "reaper_dead_letter_alarm",
-            alarm_name=resource_name(props.name, "unreaped-tasks"),
-            description=f"Stopped tasks of {props.family} that the reaper failed to handle 3 "
-            f"times are in {resource_name(props.name, 'reaper-dlq')}: their jobs may be left "
-            "RUNNING. Read the reaper's errors in the job's log group, then `make jobs`.",
-            queue=self.reaper_dead_letter_queue,
-            alert_topic_arn=props.alert_topic_arn,
+        reaper_dead_letters = resource_name(props.name, "reaper-dlq")
+        self.reaper_dead_letter_queue, self.reaper_dead_letter_alarm = (
+            add_alarmed_dead_letter_queue(
+                self,
+                "reaper_dead_letter_queue",
+                alarm_id="reaper_dead_letter_alarm",
+                name=reaper_dead_letters,
+                retention_days=REAPER_DEAD_LETTER_RETENTION_DAYS,
+                alarm_name=resource_name(props.name, "unreaped-tasks"),
+                description=f"Stopped tasks of {props.family} that the reaper failed to handle "
+                f"3 times are in {reaper_dead_letters}: their jobs may be left RUNNING. Read the "
+                "reaper's errors in the job's log group, then `make jobs`.",
+                alert_topic_arn=props.alert_topic_arn,
+            )
         )
         self.reaper_role = self._role(
             "reaper",

@@ -17,8 +17,7 @@ from modules.cdk import Construct, aws
 from modules.constructs.work_queue import (
     RECEIVE_WAIT_SECONDS,
     SECONDS_PER_DAY,
-    add_dead_letter_alarm,
-    add_dead_letter_queue,
+    add_alarmed_dead_letter_queue,
     add_redrive_allow_policy,
     add_tls_only_policy,
     redrive_policy,
@@ -62,12 +61,18 @@ class JobQueue(Construct):
         super().__init__(scope, construct_id)
         spec = props.spec
         dead_letter_name = f"{props.name}-dlq{props.suffix}"
-        self.dead_letter_queue = add_dead_letter_queue(
+        self.dead_letter_queue, self.dead_letter_alarm = add_alarmed_dead_letter_queue(
             self,
             "dead_letter_queue",
+            alarm_id="dead_letter_alarm",
             name=dead_letter_name,
             retention_days=spec.dead_letter_retention_days,
             fifo=props.fifo,
+            alarm_name=f"{props.name}-dead-letters",
+            description=f"Jobs in {dead_letter_name}: each failed {props.max_attempts} "
+            "attempt(s), or its message was not a job. Each message's `reason` attribute says "
+            "why; `make jobs` shows the job's attempts. Fix, then send it again as a new job.",
+            alert_topic_arn=props.alert_topic_arn,
         )
         self.queue = aws.sqs_queue.SqsQueue(
             self,
@@ -85,14 +90,3 @@ class JobQueue(Construct):
             self, "dead_letter_queue_sources", self.dead_letter_queue, self.queue
         )
         add_tls_only_policy(self, "queue", self.queue)
-        add_tls_only_policy(self, "dead_letter_queue", self.dead_letter_queue)
-        self.dead_letter_alarm = add_dead_letter_alarm(
-            self,
-            "dead_letter_alarm",
-            alarm_name=f"{props.name}-dead-letters",
-            description=f"Jobs in {dead_letter_name}: each failed {props.max_attempts} "
-            "attempt(s), or its message was not a job. Each message's `reason` attribute says "
-            "why; `make jobs` shows the job's attempts. Fix, then send it again as a new job.",
-            queue=self.dead_letter_queue,
-            alert_topic_arn=props.alert_topic_arn,
-        )

@@ -24,11 +24,7 @@ from modules.constructs.task_definition import (
     add_worker_task,
     run_task_statements,
 )
-from modules.constructs.work_queue import (
-    add_dead_letter_alarm,
-    add_dead_letter_queue,
-    add_tls_only_policy,
-)
+from modules.constructs.work_queue import add_alarmed_dead_letter_queue
 from modules.iam import Condition, Statement, role_with_policy
 from modules.naming import resource_name
 
@@ -72,21 +68,16 @@ class ScheduledFargateTask(Construct):
         self.container_definitions = task.container_definitions
 
         dead_letter_queue_name = resource_name(props.name, "dlq")
-        self.dead_letter_queue = add_dead_letter_queue(
+        self.dead_letter_queue, self.dead_letter_alarm = add_alarmed_dead_letter_queue(
             self,
             "dead_letter_queue",
+            alarm_id="dead_letter_alarm",
             name=dead_letter_queue_name,
             retention_days=DEAD_LETTER_RETENTION_DAYS,
-        )
-        add_tls_only_policy(self, "dead_letter_queue", self.dead_letter_queue)
-        self.dead_letter_alarm = add_dead_letter_alarm(
-            self,
-            "dead_letter_alarm",
             alarm_name=resource_name(props.name, "runs-not-started"),
             description=f"Runs of {props.name} that EventBridge Scheduler could not start after "
             f"{spec.retry.maximum_retry_attempts} retries are in {dead_letter_queue_name}. "
             "Each message says why (e.g. RunTask throttled, a role that cannot be passed).",
-            queue=self.dead_letter_queue,
             alert_topic_arn=props.alert_topic_arn,
         )
 

@@ -126,6 +126,35 @@ def add_dead_letter_queue(
     )
 
 
+def add_alarmed_dead_letter_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    alarm_id: str,
+    name: str,
+    retention_days: int,
+    alarm_name: str,
+    description: str,
+    alert_topic_arn: str,
+    fifo: bool = False,
+) -> tuple[aws.sqs_queue.SqsQueue, aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm]:
+    """A dead-letter queue (`construct_id`), its TLS-only policy and its alarm (`alarm_id`):
+    the three every DLQ of this platform has. Returns the queue and the alarm."""
+    queue = add_dead_letter_queue(
+        scope, construct_id, name=name, retention_days=retention_days, fifo=fifo
+    )
+    add_tls_only_policy(scope, construct_id, queue)
+    alarm = add_dead_letter_alarm(
+        scope,
+        alarm_id,
+        alarm_name=alarm_name,
+        description=description,
+        queue=queue,
+        alert_topic_arn=alert_topic_arn,
+    )
+    return queue, alarm
+
+
 def redrive_policy(dead_letter_queue: aws.sqs_queue.SqsQueue, max_receive_count: int) -> str:
     """A queue's redrive policy: to `dead_letter_queue` after `max_receive_count` receives."""
     return json.dumps(
