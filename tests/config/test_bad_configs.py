@@ -107,7 +107,7 @@ class BadConfig:
 
 
 PROJECT_KEYS = "project, region, tags, network, state, alert_emails, alerts"
-CONSUMER_KEYS = "description, containers, logs, kind, concurrency, queue, scaling"
+CONSUMER_KEYS = "description, containers, logs, kind, concurrency, prefetch, queue, scaling"
 BACKLOG_SCALING_KEYS = (
     "mode, min_tasks, max_tasks, acceptable_latency_seconds, processing_time_seconds, idle_minutes"
 )
