@@ -212,23 +212,30 @@ def test_a_group_is_held_by_one_job_until_that_job_frees_it(
     assert limits.take_group("tenant-a", "job-2") is True
 
 
-def test_a_start_left_half_done_is_taken_over_with_the_same_token(
-    moto_server: MotoServer, resources: JobResources
-) -> None:
-    # Given a job a dispatcher claimed (STARTING) and then died before noting any task
+def platform_for(
+    moto_server: MotoServer, resources: JobResources, clock: Clock, *, fifo: bool = False
+) -> JobPlatform:
     dynamodb, sqs = clients(moto_server)
-    clock = Clock(1_000.0)
     settings = PlatformSettings(
         table=resources.table,
         queue_url=resources.queue_url,
         dead_letter_queue_url=resources.dead_letter_queue_url,
-        queue_type=QueueType.STANDARD,
-        max_parallel_jobs=2,
+        queue_type=QueueType.FIFO if fifo else QueueType.STANDARD,
+        max_parallel_jobs=1,
         max_attempts=3,
         retry_delay_seconds=1,
         status_retention_days=1,
     )
-    platform = JobPlatform.build(settings, dynamodb, sqs, clock)
+    return JobPlatform.build(settings, dynamodb, sqs, clock)
+
+
+def test_a_start_left_half_done_is_taken_over_with_the_same_token(
+    moto_server: MotoServer, resources: JobResources
+) -> None:
+    # Given a job a dispatcher claimed (STARTING) and then died before noting any task
+    _, sqs = clients(moto_server)
+    clock = Clock(1_000.0)
+    platform = platform_for(moto_server, resources, clock)
     launcher = RecordingLauncher()
     dispatcher = platform.dispatcher(launcher)
     message = JobMessage("half-1")
@@ -256,3 +263,38 @@ def test_a_start_left_half_done_is_taken_over_with_the_same_token(
     token = LaunchRequest("half-1", 1).client_token
     assert current.state is JobState.STARTING
     assert current.task_arn == f"arn:aws:ecs:eu-west-1:000000000000:task/local/{token[:12]}"
+
+
+def test_a_job_about_to_be_dead_lettered_by_sqs_is_given_up_by_the_dispatcher(
+    moto_server: MotoServer, resources: JobResources
+) -> None:
+    # Given the only slot taken, and a job whose message has waited 999 times already
+    _, sqs = clients(moto_server)
+    platform = platform_for(moto_server, resources, Clock(5_000.0))
+    assert platform.limits.take_slot("other", 1, limit=1)
+    launcher = RecordingLauncher()
+    event = {
+        "Records": [
+            {
+                "messageId": "m-999",
+                "receiptHandle": "r",
+                "body": JobMessage("patient-1").body(),
+                "attributes": {"ApproximateReceiveCount": "999"},
+            }
+        ]
+    }
+
+    # When it has to wait once more
+    response = platform.dispatcher(launcher).handle_batch(event)
+
+    # Then the dispatcher gives it up (SQS would drop it in the DLQ and leave it QUEUED)
+    assert response == {"batchItemFailures": []}
+    assert launcher.calls == []
+    record = platform.table.get("patient-1")
+    assert record is not None
+    assert record.state is JobState.DEAD_LETTERED
+    assert record.reason == "waited 999 times to start (all 1 parallel slots are taken)"
+    letters = sqs.receive_message(
+        QueueUrl=resources.dead_letter_queue_url, MessageAttributeNames=["All"]
+    )["Messages"]
+    assert [json.loads(letter["Body"])["job_id"] for letter in letters] == ["patient-1"]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from workers.runtime.backoff import Backoff
 from workers.runtime.jobs.launcher import LaunchFailed, LaunchRequest
 from workers.runtime.jobs.model import BadJobMessage, JobMessage, JobState
-from workers.runtime.jobs.schema import DISPATCH_TIMEOUT_SECONDS
+from workers.runtime.jobs.schema import DISPATCH_TIMEOUT_SECONDS, MAX_RECEIVES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -187,10 +187,13 @@ class Dispatcher:
         if job.not_before is not None and job.not_before > now:
             return Decision(Step.WAIT, "retry backoff", job.not_before - now)
         if record.group is not None and not self.limits.take_group(record.group, record.id):
-            return self._wait(message, job, "its message group runs another job")
+            return self._wait(message, job, record, "its message group runs another job")
         if not self.limits.take_slot(record.id, job.attempt, self.settings.max_parallel_jobs):
             return self._wait(
-                message, job, f"all {self.settings.max_parallel_jobs} parallel slots are taken"
+                message,
+                job,
+                record,
+                f"all {self.settings.max_parallel_jobs} parallel slots are taken",
             )
         if not self.table.claim_start(record, job.attempt, now):
             # Another dispatcher holds a copy of this message and got there first.
@@ -247,7 +250,19 @@ class Dispatcher:
         log.info("job task started", extra={**fields, "task_arn": task_arn})
         return Decision(Step.DONE, "started")
 
-    def _wait(self, message: QueuedMessage, job: JobMessage, why: str) -> Decision:
+    def _wait(
+        self, message: QueuedMessage, job: JobMessage, record: JobRecord, why: str
+    ) -> Decision:
+        if message.receive_count >= MAX_RECEIVES - 1:
+            # SQS would move the message to the DLQ on its next receive and leave the job
+            # QUEUED (and a FIFO group held) for ever: give it up here, where the table says so.
+            reason = f"waited {message.receive_count} times to start ({why})"
+            self.settler.give_up(record, reason)
+            log.error(
+                "job waited too long; sent to the dead-letter queue",
+                extra={"job_id": job.job_id, "reason": reason},
+            )
+            return Decision(Step.DONE, "waited too long")
         seconds = self.wait_backoff.jittered(message.receive_count)
         log.info(
             "job waits in the queue",

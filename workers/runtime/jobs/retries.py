@@ -67,20 +67,28 @@ class AttemptSettler:
                 extra={**fields, "next_attempt": record.attempt + 1, "delay_seconds": delay},
             )
             return JobState.RETRYING
+        self.give_up(record, f"gave up after {record.attempt} attempt(s): {record.reason}")
+        log.error("job failed every attempt; sent to the dead-letter queue", extra=fields)
+        return JobState.DEAD_LETTERED
+
+    def give_up(self, record: JobRecord, reason: str) -> None:
+        """Put the job in the DLQ (payload, attempts, reason), mark it DEAD_LETTERED, free its
+        group. `record` is FAILED at its last attempt, or a job that waited too long to start."""
+        now = self.clock()
         letter = {
             "job_id": record.id,
             "payload": json.loads(record.payload),
             "attempts": record.attempt,
-            "reason": record.reason,
+            "reason": record.reason if record.state is JobState.FAILED else reason,
         }
         self.queues.dead_letter(
             json.dumps(letter, sort_keys=True),
-            f"gave up after {record.attempt} attempt(s): {record.reason}",
+            reason,
             group=record.group,
             key=f"{record.id}#{record.attempt}",
         )
-        self.table.mark_dead_lettered(record, now)
+        self.table.mark_dead_lettered(
+            record, now, None if record.state is JobState.FAILED else reason
+        )
         if record.group is not None:
             self.limits.release_group(record.group, record.id, now)
-        log.error("job failed every attempt; sent to the dead-letter queue", extra=fields)
-        return JobState.DEAD_LETTERED

@@ -51,8 +51,9 @@ DISPATCH_TIMEOUT_SECONDS = 60
 # for a queue that feeds a Lambda function (a batch that overran is not redelivered mid-run).
 QUEUE_VISIBILITY_SECONDS = 6 * DISPATCH_TIMEOUT_SECONDS
 # SQS's highest maxReceiveCount. Each wait for a slot is a receive, so this bounds how long a job
-# may wait: about 1000 waits of at most WAIT_CAP_SECONDS (5 min), three days and a half. Only a
-# message that keeps failing (or waits longer) reaches the DLQ through the redrive policy.
+# may wait: about 1000 waits of at most 5 minutes, three days and a half; the dispatcher gives a
+# job up one receive before SQS would. Only a message that keeps failing to be dispatched reaches
+# the DLQ through the redrive policy.
 MAX_RECEIVES = 1000
 
 # What the dispatcher's and reaper's zip holds, relative to workers/: this package and the

@@ -234,19 +234,26 @@ class StatusTable:
             },
         )
 
-    def mark_dead_lettered(self, record: JobRecord, now: float) -> bool:
-        return self._update(
-            record.id,
-            f"SET #state = :dead, updated_at = :now, {EXPIRES_AT} = :expires",
-            "#state = :failed AND attempt = :attempt",
-            {
-                ":dead": JobState.DEAD_LETTERED,
-                ":now": now,
-                ":expires": int(now + self.retention_seconds),
-                ":failed": JobState.FAILED,
-                ":attempt": record.attempt,
-            },
-        )
+    def mark_dead_lettered(self, record: JobRecord, now: float, reason: str | None = None) -> bool:
+        """FAILED (out of attempts) -> DEAD_LETTERED; or, with a `reason`, a job that waited
+        too long to start (QUEUED or RETRYING) -> DEAD_LETTERED with that reason."""
+        values: dict[str, Any] = {
+            ":dead": JobState.DEAD_LETTERED,
+            ":now": now,
+            ":expires": int(now + self.retention_seconds),
+            ":attempt": record.attempt,
+        }
+        update = f"SET #state = :dead, updated_at = :now, {EXPIRES_AT} = :expires"
+        if reason is None:
+            condition = "#state = :failed AND attempt = :attempt"
+            values[":failed"] = JobState.FAILED
+        else:
+            update += ", reason = :reason"
+            condition = "#state IN (:queued, :retrying) AND attempt = :attempt"
+            values.update(
+                {":reason": reason, ":queued": JobState.QUEUED, ":retrying": JobState.RETRYING}
+            )
+        return self._update(record.id, update, condition, values)
 
     # --- helpers ------------------------------------------------------------------------------
 
