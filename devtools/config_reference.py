@@ -5,7 +5,7 @@
     python -m devtools.config_reference                     # print the reference
 
 Only the text between the two markers is generated; the rest of the README is written by hand.
-Descriptions live once, in `modules/config.py` (`Field(description=...)` and model docstrings);
+Descriptions live once, in `modules/config/` (`Field(description=...)` and model docstrings);
 a trailing "Default: ..." sentence there moves to the Default column.
 """
 
@@ -43,7 +43,7 @@ __all__ = ["END_MARKER", "START_MARKER", "render", "replace_section"]
 START_MARKER = "<!-- config-reference:start -->"
 END_MARKER = "<!-- config-reference:end -->"
 GENERATED_NOTE = (
-    "<!-- Generated from modules/config.py by `python -m devtools.config_reference --write "
+    "<!-- Generated from modules/config/ by `python -m devtools.config_reference --write "
     "README.md`; edit the models, not this section. -->"
 )
 _DEFAULT_SENTENCE = re.compile(r"\s*Default: (?P<default>[^.]*(?:\.\d[^.]*)*)\.?$")

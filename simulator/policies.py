@@ -1,6 +1,6 @@
 """The scaling policy a service.yaml declares, as Application Auto Scaling will run it.
 
-One class per scaling mode turns the typed config (modules/config.py) into a
+One class per scaling mode turns the typed config (modules/config/scaling.py) into a
 `ScalingPlan`: min, max and the policies with their alarms, matching what the stack
 deploys (modules/constructs/backlog_scaling.py). `MODES` maps each config type to its
 class; a new mode is one new class and one entry there.

@@ -68,7 +68,8 @@ def test_worker_prefetch_is_read_as_a_whole_number(raw: str, prefetch: int) -> N
 
 
 def test_config_knows_the_consumer_read_timeout() -> None:
-    """modules/config.py rejects visibility timeouts within this; the two must not drift."""
+    """modules/config/consumers.py rejects visibility timeouts within this; the two must not
+    drift."""
     from modules.config import CONSUMER_READ_TIMEOUT_SECONDS
     from workers.runtime.aws import READ_TIMEOUT_SECONDS
 

@@ -1,0 +1,61 @@
+"""What every config model shares: the strict base, the error a validator raises to name a
+field, and the text patterns fields are checked against with the words that explain them."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pydantic import BaseModel, ConfigDict
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,19}$"
+NAME_RULE = "lowercase letters, digits and '-', starting with a letter, at most 20 characters"
+ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
+REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
+SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+CONTAINER_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+_REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
+COGNITO_ISSUER_PATTERN = rf"^https://cognito-idp\.{_REGION}\.amazonaws\.com/{_REGION}_[0-9A-Za-z]+$"
+COGNITO_CLIENT_ID_PATTERN = r"^[\w+]{1,128}$"
+# What each pattern means, in the words an error message uses ("must be ...").
+PATTERN_RULES = {
+    NAME_PATTERN: NAME_RULE,
+    REGION_PATTERN: "an AWS region such as eu-west-1",
+    VPC_ID_PATTERN: "a VPC id: 'vpc-' and 8 to 17 hex digits, e.g. vpc-0a1b2c3d4e5f67890",
+    SUBNET_ID_PATTERN: "a subnet id: 'subnet-' and 8 to 17 hex digits, e.g. subnet-0a1b2c3d",
+    BUCKET_PATTERN: "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-'",
+    EMAIL_PATTERN: "an email address such as team@example.com",
+    CONTAINER_NAME_PATTERN: (
+        "lowercase letters, digits and '-', starting with a letter, at most 32 characters"
+    ),
+    ENV_NAME_PATTERN: "uppercase letters, digits and '_', not starting with a digit",
+    COGNITO_ISSUER_PATTERN: (
+        "a Cognito user pool issuer, https://cognito-idp.<region>.amazonaws.com/<user pool id>"
+    ),
+    COGNITO_CLIENT_ID_PATTERN: "a Cognito app client id: letters, digits, '_' or '+'",
+}
+
+
+class FieldError(ValueError):
+    """A problem a validator found in one field of the model it validates.
+
+    Pydantic places a model validator's error at the model itself; raising this instead lets the
+    message name the field (`queue.visibility_timeout_seconds`, not `queue`).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Strict(BaseModel):
+    """Base for every config model: unknown keys are errors, models are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _repeated(values: list[str]) -> str:
+    """The values that occur more than once, quoted and comma-separated ('' when none do)."""
+    return ", ".join(repr(value) for value, count in Counter(values).items() if count > 1)

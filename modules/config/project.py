@@ -1,0 +1,149 @@
+"""`platform.yaml`, owned by the platform team: the project, its network, where Terraform keeps
+state, and where alerts go."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from modules.config.base import (
+    BUCKET_PATTERN,
+    EMAIL_PATTERN,
+    NAME_PATTERN,
+    REGION_PATTERN,
+    SUBNET_ID_PATTERN,
+    VPC_ID_PATTERN,
+    Strict,
+    _repeated,
+)
+
+
+class CreatedNetwork(Strict):
+    """A new VPC with private subnets only and VPC endpoints instead of a NAT gateway."""
+
+    mode: Literal["create"] = Field("create", description="Create a new VPC.")
+    cidr: str = Field(
+        "10.40.0.0/16", description="VPC CIDR block, /16 to /24. Default: 10.40.0.0/16."
+    )
+    availability_zones: int = Field(
+        2, ge=2, le=6, description="How many AZs get a private subnet (2 to 6). Default: 2."
+    )
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value)
+        except ValueError as error:
+            raise ValueError(f"must be an IPv4 CIDR block such as 10.40.0.0/16 ({error})") from None
+        if not 16 <= network.prefixlen <= 24:
+            raise ValueError("prefix length must be between /16 and /24 (AWS VPC limits)")
+        return value
+
+
+class ExistingNetwork(Strict):
+    """A VPC the platform team already runs; tasks go into its private subnets."""
+
+    mode: Literal["existing"] = Field(description="Use a VPC that already exists.")
+    vpc_id: str = Field(pattern=VPC_ID_PATTERN, description="The VPC id.")
+    private_subnet_ids: list[Annotated[str, Field(pattern=SUBNET_ID_PATTERN)]] = Field(
+        min_length=2, description="Private subnets in at least two AZs."
+    )
+
+    @field_validator("private_subnet_ids")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        repeated = _repeated(value)
+        if repeated:
+            raise ValueError(f"must be unique; listed more than once: {repeated}")
+        return value
+
+
+class LocalState(Strict):
+    """State files in a folder of the repository (one file per stack). For trying things out."""
+
+    backend: Literal["local"] = Field("local", description="State files in this repository.")
+    path: str = Field(
+        "terraform-state",
+        description="Folder relative to the repository root. Default: terraform-state.",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if value.startswith("/") or ".." in Path(value).parts or not value.strip():
+            raise ValueError("must be a folder inside the repository, e.g. terraform-state")
+        return value
+
+
+class S3State(Strict):
+    """State in S3, one key per stack, with S3-native locking."""
+
+    backend: Literal["s3"] = Field(description="State in an S3 bucket.")
+    bucket: str = Field(pattern=BUCKET_PATTERN, description="Bucket name.")
+    key_prefix: str = Field("", description="Prefix for each stack's key. Default: none.")
+    region: str | None = Field(None, description="Bucket region. Default: the project's region.")
+    use_lockfile: bool = Field(True, description="S3-native state locking. Default: true.")
+
+
+# Slack workspace and channel ids, as AWS Chatbot takes them (T0123ABCD, C0123ABCD).
+SLACK_ID_PATTERN = r"^[0-9A-Z]{1,255}$"
+
+
+class SlackChannel(Strict):
+    """A Slack channel that receives every alert through AWS Chatbot.
+
+    The workspace must have been authorized once in the AWS Chatbot console (an OAuth step
+    Terraform cannot do); after that, Terraform only needs the two ids.
+    """
+
+    workspace_id: str = Field(
+        description="Slack workspace (team) id, e.g. T0123ABCD (shown in the Chatbot console)."
+    )
+    channel_id: str = Field(
+        description="Slack channel id, e.g. C0123ABCD (Slack: channel details, at the bottom)."
+    )
+
+    @field_validator("workspace_id", "channel_id")
+    @classmethod
+    def _slack_id(cls, value: str) -> str:
+        if not re.fullmatch(SLACK_ID_PATTERN, value):
+            raise ValueError("must be a Slack id: uppercase letters and digits, e.g. T0123ABCD")
+        return value
+
+
+class AlertsSpec(Strict):
+    """Where alerts go besides `alert_emails`."""
+
+    slack: SlackChannel | None = Field(
+        None, description="Also post every alert to this Slack channel. Default: none."
+    )
+
+
+class ProjectConfig(Strict):
+    """`platform.yaml`: what every stack shares."""
+
+    project: str = Field(pattern=NAME_PATTERN, description="Prefix of every resource name.")
+    region: str = Field(pattern=REGION_PATTERN, description="AWS region, e.g. eu-west-1.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags on every resource.")
+    network: CreatedNetwork | ExistingNetwork = Field(
+        default_factory=CreatedNetwork,
+        discriminator="mode",
+        description="Where tasks run: a new VPC (`mode: create`) or an existing one.",
+    )
+    state: LocalState | S3State = Field(
+        default_factory=LocalState,
+        discriminator="backend",
+        description="Where Terraform keeps each stack's state: `local` files or `s3`.",
+    )
+    alert_emails: list[Annotated[str, Field(pattern=EMAIL_PATTERN)]] = Field(
+        default_factory=list, description="Addresses subscribed to the alert topic. Default: none."
+    )
+    alerts: AlertsSpec = Field(
+        default_factory=AlertsSpec,
+        description="Where alerts go besides alert_emails: a Slack channel, if any.",
+    )

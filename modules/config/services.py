@@ -1,0 +1,147 @@
+"""What every `service.yaml` has, whatever its kind: the name (from the folder), a description,
+the log group, and for every kind that runs tasks, its containers and the Fargate size they add
+up to."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from modules.config.base import (
+    CONTAINER_NAME_PATTERN,
+    ENV_NAME_PATTERN,
+    NAME_PATTERN,
+    PATTERN_RULES,
+    FieldError,
+    Strict,
+    _repeated,
+)
+from modules.sizing import NoFargateSize, TaskSize, fargate_size
+
+# Values CloudWatch Logs accepts for retention_in_days.
+# fmt: off
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+                      1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# fmt: on
+
+# Environment variables the platform sets in every worker container (see workers/README).
+PLATFORM_ENVIRONMENT = (
+    "AWS_REGION",
+    "QUEUE_URL",
+    "WORKER_CONCURRENCY",
+    "WORKER_PREFETCH",
+    "HANDLER_TIMEOUT_SECONDS",
+    "VISIBILITY_TIMEOUT_SECONDS",
+    "SERVICE_NAME",
+    "STOP_TIMEOUT_SECONDS",
+    # Jobs (kind: job): the runner's table and timeout; RunTask sets the job per task.
+    "JOBS_TABLE",
+    "JOB_ID",
+    "JOB_ATTEMPT",
+    "JOB_TIMEOUT_SECONDS",
+    "JOB_TASK_ARN",
+    "STATUS_RETENTION_DAYS",
+)
+
+
+class ContainerSpec(Strict):
+    """One container of a service's task."""
+
+    name: str = Field(pattern=CONTAINER_NAME_PATTERN, description="Container name.")
+    cpu: int = Field(256, ge=128, le=16384, description="CPU units (1024 = 1 vCPU). Default: 256.")
+    memory: int = Field(512, ge=128, le=122880, description="Memory in MiB. Default: 512.")
+    command: list[str] | None = Field(None, description="Overrides the image's CMD. Default: none.")
+    environment: dict[str, str] = Field(default_factory=dict, description="Extra variables.")
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _scalar_values(cls, value: Any) -> Any:
+        # YAML reads `60` as an int; a container only ever sees strings.
+        if isinstance(value, dict):
+            return {
+                key: str(item)
+                if isinstance(item, int | float) and not isinstance(item, bool)
+                else item
+                for key, item in value.items()
+            }
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not re.match(ENV_NAME_PATTERN, key):
+                raise FieldError(key, f"a variable name must be {PATTERN_RULES[ENV_NAME_PATTERN]}")
+            if key in PLATFORM_ENVIRONMENT:
+                raise FieldError(
+                    key,
+                    "is set by the platform; choose another name (reserved: "
+                    f"{', '.join(PLATFORM_ENVIRONMENT)})",
+                )
+        return value
+
+
+class LogsSpec(Strict):
+    """The service's CloudWatch log group (the logs stack owns it, so it outlives the service)."""
+
+    retention_days: int = Field(
+        30,
+        description=(
+            f"Days the logs are kept: one of {', '.join(map(str, LOG_RETENTION_DAYS))}. "
+            "Default: 30."
+        ),
+    )
+
+    @field_validator("retention_days")
+    @classmethod
+    def _allowed(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+
+class SpecBase(Strict):
+    """What every `service.yaml` has, whatever its kind. `name` comes from the folder."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = Field("", description="What the service does, for its readers.")
+
+
+class ServiceBase(SpecBase):
+    """Fields every kind of service has (but `ingest`, which runs no containers: it takes
+    `description` and `logs` only). `name` comes from the worker's folder."""
+
+    containers: list[ContainerSpec] = Field(
+        min_length=1,
+        max_length=10,
+        description="The task's containers; their cpu and memory add up to the task size.",
+    )
+    logs: LogsSpec = Field(default_factory=LogsSpec, description="The service's log group.")
+
+    @field_validator("containers")
+    @classmethod
+    def _unique_names(cls, value: list[ContainerSpec]) -> list[ContainerSpec]:
+        repeated = _repeated([container.name for container in value])
+        if repeated:
+            raise ValueError(f"container names must be unique; used more than once: {repeated}")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_fargate(self) -> ServiceBase:
+        try:
+            self.task_size  # noqa: B018 - computed here so that a bad size fails at load time
+        except NoFargateSize as error:
+            raise FieldError(
+                "containers", f"{error} (cpu and memory add up over the containers)"
+            ) from None
+        return self
+
+    @property
+    def task_size(self) -> TaskSize:
+        """The Fargate size that holds all containers together."""
+        return fargate_size(
+            sum(container.cpu for container in self.containers),
+            sum(container.memory for container in self.containers),
+        )
