@@ -756,6 +756,21 @@ def test_main_exits_2_and_prints_every_problem_and_no_traceback(
     ]
 
 
+def test_readme_bad_spec_example_is_what_main_prints(
+    repo_copy: Callable[[], Path], tmp_path: Path
+) -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    example = readme.split("\n$ make synth\n", 1)[1].split("```", 1)[0].splitlines()
+    root = repo_copy()
+    set_key(CONSUMER, "scaling.min_tasks", 5)(root)
+    set_key(CONSUMER, "scaling.max_tasks", 2)(root)
+
+    completed = run_main(root, tmp_path / "cdktf.out", MAIN_TIMEOUT_SECONDS)
+
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == example
+
+
 def test_main_with_a_bad_config_leaves_the_previous_output_untouched(
     broken_repo: Path, previous_output: Path
 ) -> None:
