@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from modules import fast_synth
 from modules.config import ConfigError, load_config
 
 REPO_ROOT = Path(__file__).resolve().parent
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write the stacks (default: $CDKTF_OUTDIR or cdktf.out)",
     )
     args = parser.parse_args(argv)
+    fast_synth.start_kernel()  # node boots and loads the assemblies while the config loads
     try:
         config = load_config(args.root)
     except ConfigError as error:

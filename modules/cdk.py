@@ -15,17 +15,16 @@ from typing import TYPE_CHECKING
 # jsii prints a banner on every run on an end-of-life Node (20 here); noise, not a fault.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from modules import lazy_provider
+from modules import fast_synth
 
-# Lazy loading on both sides of jsii (issue 5; see modules/lazy_provider.py): the preload must
-# be in NODE_OPTIONS when the kernel starts, which is the first jsii import below.
-# Type checkers and editors see the real package; CDK_PLAIN_IMPORTS=1 is the slow reference.
-if TYPE_CHECKING or lazy_provider.plain_imports():
+# The fast path (issue 5; see modules/fast_synth.py): jsii must adopt the kernel started early
+# before its first request, which the first jsii import below makes. Type checkers and editors
+# see the real package; CDK_PLAIN_IMPORTS=1 is the slow reference.
+if TYPE_CHECKING or fast_synth.plain_imports():
     import cdktf_cdktf_provider_aws as aws
 else:
-    with lazy_provider.node_preload():
-        import constructs  # noqa: F401 - starts the jsii kernel with the preload
-    aws = lazy_provider.lazy_package("cdktf_cdktf_provider_aws")
+    fast_synth.adopt_kernel()
+    aws = fast_synth.lazy_package(fast_synth.PROVIDER_PACKAGE)
 
 from cdktf import (
     App,

@@ -7,7 +7,8 @@
    has no provider; cdktf's validation throws inside the node kernel during `app.synth()`. The
    exception must propagate: the interpreter prints it and exits with status 1.
 
-At exit it writes $SYNTH_PROBE_REPORT: {"main_status", "package", "available", "submodules"}.
+At exit it writes $SYNTH_PROBE_REPORT: {"main_status", "pid", "package", "available",
+"submodules", "assemblies_answered_at_start"}.
 Both phases share one interpreter, so the plain-import variant pays its import cost once.
 """
 
@@ -39,6 +40,12 @@ def write_report() -> None:
         if name.startswith(f"{PROVIDER_PACKAGE}.") and name.count(".") == 1
         and not name.endswith("._jsii")
     )
+    from modules import fast_synth
+
+    report["pid"] = os.getpid()
+    report["assemblies_answered_at_start"] = [
+        name for kernel in fast_synth._STARTED for name in kernel.answered_at_start
+    ]
     Path(os.environ["SYNTH_PROBE_REPORT"]).write_text(json.dumps(report))
 
 

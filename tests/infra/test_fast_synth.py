@@ -1,9 +1,11 @@
-"""Fast synth (issue 5): both sides of jsii load the provider lazily, and nothing else changes.
+"""Fast synth (issue 5): the fast path is really taken, and nothing else changes.
 
-A new provider binding must not slip back to the slow path unnoticed: the fast-path tests fail
-when Python imports more than a handful of provider submodules, when the node preload did not
-replace the provider's index, or when it fell back to the original code. The plain-import build
-(CDK_PLAIN_IMPORTS=1, ~15 s) runs once, in a subprocess, for the byte comparison and its error.
+A new provider binding or jsii release must not slip back to the slow path unnoticed: the
+fast-path tests fail when Python imports more than a handful of provider submodules, when the
+node preload did not replace the provider's index or fell back to the original code, when the
+kernel was not the one started early (a direct child of Python, no relay), or when its
+assemblies were not loaded from the start-up requests. The plain-import build
+(CDK_PLAIN_IMPORTS=1, ~12 s) runs once, in a subprocess, for the byte comparison and its error.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from modules import lazy_provider
+from modules import fast_synth
 from tests.conftest import REPO_ROOT
 from tests.infra.synth_output import output_files, repository_stack_names
 
@@ -54,15 +56,15 @@ class ProbeRun:
     outdir: Path
     failed_outdir: Path
     python: dict[str, Any]  # tests/infra/synth_probe.py's report
-    node: dict[str, Any] | None  # modules/lazy_provider_index.js's report; None: preload not run
+    node: dict[str, Any] | None  # modules/fast_synth_preload.js's report; None: preload not run
 
 
 def synth_env(*, plain: bool) -> dict[str, str]:
     """This environment, with CDK_PLAIN_IMPORTS=1 or without it."""
     env = dict(os.environ)
-    env.pop(lazy_provider.PLAIN_IMPORTS_ENV, None)
+    env.pop(fast_synth.PLAIN_IMPORTS_ENV, None)
     if plain:
-        env[lazy_provider.PLAIN_IMPORTS_ENV] = "1"
+        env[fast_synth.PLAIN_IMPORTS_ENV] = "1"
     return env
 
 
@@ -70,7 +72,7 @@ def run_probe(workdir: Path, *, plain: bool) -> ProbeRun:
     workdir.mkdir(parents=True)
     env = synth_env(plain=plain)
     env["SYNTH_PROBE_REPORT"] = str(workdir / "python.json")
-    env[lazy_provider.REPORT_ENV] = str(workdir / "node.json")
+    env[fast_synth.REPORT_ENV] = str(workdir / "node.json")
     env["XDG_CACHE_HOME"] = str(workdir / "cache")  # an empty version-check cache
     outdir, failed_outdir = workdir / "cdktf.out", workdir / "failed.out"
     completed = subprocess.run(
@@ -111,7 +113,7 @@ def test_python_imports_only_the_provider_submodules_the_app_uses(fast_run: Prob
     # Given a synth of the repository's app in a fresh interpreter
     # Then the provider package is the lazy one, and only a handful of its submodules loaded
     assert fast_run.python["main_status"] == 0
-    assert fast_run.python["package"] == lazy_provider.LazyPackage.__name__
+    assert fast_run.python["package"] == fast_synth.LazyPackage.__name__
     assert fast_run.python["available"] >= MIN_SUBMODULES_AVAILABLE
     assert 0 < len(fast_run.python["submodules"]) <= MAX_SUBMODULES_LOADED
 
@@ -127,10 +129,32 @@ def test_node_answers_the_provider_index_with_lazy_getters(fast_run: ProbeRun) -
     assert 0 < len(node["resolved"]) <= MAX_SUBMODULES_LOADED
 
 
-def test_node_loaded_only_submodules_python_loaded(fast_run: ProbeRun) -> None:
+def test_node_warmed_every_submodule_the_synth_used_and_loaded_no_others(
+    fast_run: ProbeRun,
+) -> None:
+    # Given the submodules Python used and the ones node required (warm-up or on demand)
     assert fast_run.node is not None
-    python_side = {lazy_provider.jsii_name(name) for name in fast_run.python["submodules"]}
-    assert set(fast_run.node["resolved"]) <= python_side
+    python_side = {fast_synth.jsii_name(name) for name in fast_run.python["submodules"]}
+    warmed = set(fast_run.node["warmed"])
+    # Then node had required every used one before the build needed it (the code names them all)
+    assert python_side <= warmed
+    # And it loaded nothing the code does not name
+    named = {fast_synth.jsii_name(name) for name in fast_synth.provider_submodules_in_code()}
+    assert set(fast_run.node["resolved"]) <= named
+    assert warmed <= named
+
+
+def test_the_kernel_was_started_early_and_without_jsii_s_relay(fast_run: ProbeRun) -> None:
+    # Given the kernel's own report and Python's
+    assert fast_run.node is not None
+    # Then the kernel is Python's own child (jsii's relay would be a node process in between)
+    assert fast_run.node["ppid"] == fast_run.python["pid"]
+    # And all three assemblies were answered from the requests queued at start
+    assert fast_run.python["assemblies_answered_at_start"] == [
+        "constructs",
+        "cdktf",
+        PROVIDER_ASSEMBLY,
+    ]
 
 
 def test_terraform_version_check_runs_at_most_once_per_synth(fast_run: ProbeRun) -> None:
@@ -145,12 +169,12 @@ def test_terraform_version_check_runs_at_most_once_per_synth(fast_run: ProbeRun)
 
 def test_in_process_synth_takes_the_fast_path(stacks: dict[str, Stack]) -> None:
     # Given the session's in-process synth (tests/infra/conftest.py)
-    if lazy_provider.plain_imports():
-        pytest.skip(f"{lazy_provider.PLAIN_IMPORTS_ENV} is set for this session")
+    if fast_synth.plain_imports():
+        pytest.skip(f"{fast_synth.PLAIN_IMPORTS_ENV} is set for this session")
     from modules.cdk import aws
 
     # Then the test session did not pay the full import cost either
-    assert isinstance(aws, lazy_provider.LazyPackage)
+    assert isinstance(aws, fast_synth.LazyPackage)
     loaded = [name for name in sys.modules if name.startswith(f"{PROVIDER_PACKAGE}.")]
     assert 0 < len(loaded) <= MAX_SUBMODULES_LOADED
 
@@ -166,7 +190,7 @@ def test_every_submodule_jsii_name_matches_the_binding() -> None:
         source = Path(aws.__path__[0], name, "__init__.py").read_bytes()
         found = jsii_type.search(source)
         actual = found.group(1).decode() if found else None
-        if actual != lazy_provider.jsii_name(name):
+        if actual != fast_synth.jsii_name(name):
             mismatches[name] = actual
     # Then jsii can import any of them on demand through _submodule_fqn_map
     assert len(aws.__all__) >= MIN_SUBMODULES_AVAILABLE

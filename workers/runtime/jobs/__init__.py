@@ -21,6 +21,21 @@ A job worker's code is one function, `run(job: Job) -> None`, and its `__main__`
 See docs/long-running-jobs.md.
 """
 
-from workers.runtime.jobs.runner import Job, run_job
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workers.runtime.jobs.runner import Job, run_job
 
 __all__ = ["Job", "run_job"]
+
+
+def __getattr__(name: str) -> Any:
+    # The stacks import `schema` and `settings` from here at every synth: the runner (and boto3
+    # with it, ~55 ms) loads only when a worker asks for it.
+    if name in __all__:
+        from workers.runtime.jobs import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

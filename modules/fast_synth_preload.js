@@ -1,30 +1,37 @@
 "use strict";
 /**
- * Node preload for the jsii kernel: makes the prebuilt provider's lib/index.js lazy (issue 5).
+ * Node preload for the jsii kernel (issue 5; modules/fast_synth.py starts the kernel with
+ * `--require` of this file). It makes the prebuilt provider's lib/index.js lazy, warms the
+ * submodules the app uses, and runs cdktf's `terraform version` check once per binary.
  *
- * Why: the provider's index runs `exports.x = require("./x")` for every one of its ~2,200
- * submodules when the kernel loads the assembly — about 1.7 s and 560 MB of node alone
- * (../../shared/FACTS.md, "Import cost dominates synth"), although a synth uses a handful.
- * modules/lazy_provider.py puts this file into NODE_OPTIONS (`--require`) before the jsii
- * kernel starts. Here we hook node's module compiler and answer exactly that one file with an
- * object of lazy getters, one per `exports.X = require("./Y")` line: a submodule is required
- * the first time the kernel looks it up, and the getter then replaces itself by the value.
- *
+ * Lazy index. The provider's index runs `exports.x = require("./x")` for every one of its
+ * ~2,200 submodules when the kernel loads the assembly — about 1.7 s and 560 MB of node alone
+ * (../../shared/FACTS.md, "Import cost dominates synth"), although a synth uses a few dozen.
+ * We hook node's module compiler and answer exactly that one file with an object of lazy
+ * getters, one per `exports.X = require("./Y")` line: a submodule is required the first time
+ * the kernel looks it up, and the getter then replaces itself by the value.
  * Only a provider index inside the kernel's temporary folder matches:
  *   <tmp>/jsii-kernel-XXXX/node_modules/@cdktf/provider-<name>/lib/index.js
  * Any line this file does not understand (a new binding layout) keeps the original code: the
  * synth stays correct, and the report below says `fallback` so that the tests fail loudly.
  *
- * Also: cdktf checks `terraform version` by running it (execSync: ~50 ms and a 60 MB process,
- * the peak of the whole synth's memory) once per construct that asks for it — every
+ * Warm-up. FAST_SYNTH_WARM_SUBMODULES lists (comma-separated jsii names) the submodules the
+ * app's code names. Right after the index is replaced, before the kernel reads its next
+ * request, they are required: node does it while Python is still loading the config and its
+ * modules, instead of during the build, when Python waits for every answer. A name that is not
+ * in the index, or whose module throws, is skipped here; its getter throws again when used.
+ *
+ * Version check. cdktf checks `terraform version` by running it (execSync: ~50 ms and a 60 MB
+ * process, the peak of the whole synth's memory) once per construct that asks for it — every
  * DataResource, so every service. Its output is kept per binary (resolved path, size, mtime):
  * in memory, and in $XDG_CACHE_HOME/fargate-worker-platform/version-checks.json (default
  * ~/.cache) across runs. A replaced or different binary has another key and runs again; the
  * validation itself (parsing and comparing the version) still runs every time.
  *
- * Report: when LAZY_PROVIDER_REPORT names a file, it is rewritten (synchronously, before the
+ * Report: when FAST_SYNTH_REPORT names a file, it is rewritten (synchronously, before the
  * kernel answers) whenever something here happens:
- *   {"pid", "index", "exports", "resolved": [...], "fallback": null | reason,
+ *   {"pid", "ppid", "index", "exports", "warmed": [...], "resolved": [...],
+ *    "fallback": null | reason,
  *    "versionChecks": {"<command>": {"calls": n, "runs": executed, "cached": from disk}}
  *                     | null while cdktf's check is not patched}
  */
@@ -52,11 +59,14 @@ const INERT_LINES = [
   /^exports\.[\w$]+( = exports\.[\w$]+)* = void 0;$/,
 ];
 
-const reportPath = process.env.LAZY_PROVIDER_REPORT;
+const reportPath = process.env.FAST_SYNTH_REPORT;
+const warmNames = (process.env.FAST_SYNTH_WARM_SUBMODULES || "").split(",").filter(Boolean);
 const report = {
   pid: process.pid,
+  ppid: process.ppid,
   index: null,
   exports: 0,
+  warmed: [],
   resolved: [],
   fallback: null,
   versionChecks: null,
@@ -92,6 +102,22 @@ function defineLazyExports(module, pairs) {
       },
     });
   }
+}
+
+/** Require the listed submodules once the kernel is between requests (see the header). */
+function warmUp(exports, names) {
+  setImmediate(() => {
+    for (const name of names) {
+      if (!Object.prototype.hasOwnProperty.call(exports, name)) continue;
+      try {
+        void exports[name];
+        report.warmed.push(name);
+      } catch {
+        // left to the getter: it throws again, with its own error, if the synth uses it
+      }
+    }
+    writeReport();
+  });
 }
 
 /** The installed binary a version command runs, as a cache key; null if it is not found. */
@@ -194,6 +220,7 @@ Module.prototype._compile = function compile(content, filename) {
     return originalCompile.call(this, content, filename);
   }
   defineLazyExports(this, parsed);
+  warmUp(this.exports, warmNames);
   report.exports = parsed.length;
   writeReport();
   return undefined;

@@ -1,0 +1,318 @@
+"""Fast synth (issue 5): the jsii costs of a synth, and what we do about each.
+
+A synth is Python driving a node process (the jsii kernel) one request at a time. Plain, a
+7-stack synth takes about 11.5 s and 1.4 GB; README "Synth speed" has today's figures from
+`make bench-synth`. Everything that makes it fast is here and in ``fast_synth_preload.js``:
+
+1. The provider binding's ``__init__`` imports all ~2,200 submodules in Python, and its node
+   ``lib/index.js`` requires them all again (../shared/FACTS.md, "Import cost dominates synth").
+   :func:`lazy_package` imports the package without its ``__init__``: a submodule loads on first
+   attribute access, and its jsii name is registered in ``jsii._reference_map`` so that jsii can
+   import a type the kernel returns. The preload answers ``lib/index.js`` with lazy getters.
+2. Python waits while node boots and loads three assemblies (~0.3 s). :func:`start_kernel`
+   launches the kernel first thing in main.py and queues the three load requests at once, and
+   names the provider submodules this app's code uses so that node requires them while idle;
+   meanwhile Python loads the config and its modules. The first jsii import adopts that kernel.
+3. jsii's node entry point is a relay: it starts the kernel (``lib/program.js``) as a second node
+   process and forwards every message through itself. We start ``program.js`` directly, its API
+   channel (fd 3) a socket to us: one node process, and each of the ~700 calls is faster.
+
+``CDK_PLAIN_IMPORTS=1`` switches all of it off (benchmarks and the equivalence test compare).
+Only the standard library is imported here: main.py starts the kernel before anything else.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import importlib
+import importlib.util
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+PLAIN_IMPORTS_ENV = "CDK_PLAIN_IMPORTS"
+# The preload writes what it did to this file, if set (tests read it).
+REPORT_ENV = "FAST_SYNTH_REPORT"
+# The jsii names of the provider submodules node requires while Python is busy.
+WARM_ENV = "FAST_SYNTH_WARM_SUBMODULES"
+NODE_PRELOAD = Path(__file__).with_name("fast_synth_preload.js")
+PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
+# In the order jsii loads them: each package's _jsii module imports its dependencies' first.
+ASSEMBLY_PACKAGES = ("constructs", "cdktf", PROVIDER_PACKAGE)
+# jsii's kernel reads requests from and writes answers to file descriptor 3 (lib/program.js).
+KERNEL_API_FD = 3
+KERNEL_STOP_SECONDS = 5
+# The code that uses provider classes, always through `aws.<submodule>` (modules/cdk.py).
+APP_CODE = Path(__file__).parent
+AWS_ATTRIBUTE = re.compile(r"\baws\.([a-z][a-z0-9_]*)\b")
+# How each package's generated _jsii/__init__.py loads its assembly.
+ASSEMBLY_LOAD_CALL = re.compile(
+    r'JSIIAssembly\.load\(\s*"([^"]+)",\s*"([^"]+)",\s*__name__\[0:-6\],\s*"([^"]+)"\s*\)'
+)
+
+
+def plain_imports() -> bool:
+    """True when CDK_PLAIN_IMPORTS asks for the plain, eager imports (for comparison only)."""
+    return os.environ.get(PLAIN_IMPORTS_ENV, "") not in ("", "0")
+
+
+def jsii_name(python_name: str) -> str:
+    """The jsii name of a submodule from its Python name: ``sqs_queue`` → ``sqsQueue``."""
+    head, *rest = python_name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def provider_submodules_in_code(root: Path = APP_CODE) -> set[str]:
+    """Python names of the provider submodules the code under `root` uses as ``aws.<name>``."""
+    spec = importlib.util.find_spec(PROVIDER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return set()
+    package = Path(spec.submodule_search_locations[0])
+    named = {
+        match.group(1)
+        for path in root.rglob("*.py")
+        for match in AWS_ATTRIBUTE.finditer(path.read_text(encoding="utf-8"))
+    }
+    return {name for name in named if (package / name).is_dir()}
+
+
+# --- 1. the provider package, lazily ------------------------------------------------------
+
+
+class LazyPackage(types.ModuleType):
+    """A provider package whose submodules are imported on first attribute access."""
+
+    __all__: list[str]
+
+    def __getattr__(self, name: str) -> types.ModuleType:
+        if name not in self.__all__:
+            raise AttributeError(f"module {self.__name__!r} has no submodule {name!r}")
+        # The import system also binds the submodule as an attribute: this runs once per name.
+        return importlib.import_module(f"{self.__name__}.{name}")
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self.__all__})
+
+
+def lazy_package(name: str) -> types.ModuleType:
+    """Import the jsii package `name` without its ``__init__``; submodules load on first use."""
+    if name in sys.modules:  # imported already (plainly, or by an earlier call)
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None:
+        raise ImportError(f"{name} is not an installed package")
+    package = importlib.util.module_from_spec(spec)
+    package.__class__ = LazyPackage
+    package.__all__ = sorted(
+        entry.name
+        for location in spec.submodule_search_locations
+        for entry in os.scandir(location)
+        if entry.is_dir() and not entry.name.startswith(("_", "."))
+    )
+    sys.modules[name] = package
+    try:
+        assembly = importlib.import_module(f"{name}._jsii").__jsii_assembly__
+    except BaseException:
+        del sys.modules[name]
+        raise
+    from jsii import _reference_map
+
+    _reference_map._submodule_fqn_map.update(
+        {f"{assembly.name}.{jsii_name(sub)}": f"{name}.{sub}" for sub in package.__all__}
+    )
+    return package
+
+
+# --- 2 and 3. the kernel, started early and without the relay -----------------------------
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """What a package's ``_jsii`` module asks the kernel to load (jsii's LoadRequest)."""
+
+    name: str
+    version: str
+    tarball: str
+
+    @classmethod
+    def of_package(cls, package: str) -> Assembly | None:
+        """The package's assembly, read from its generated code without importing it."""
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        jsii_folder = Path(spec.submodule_search_locations[0], "_jsii")
+        found = ASSEMBLY_LOAD_CALL.search((jsii_folder / "__init__.py").read_text("utf-8"))
+        if found is None:
+            return None
+        name, version, filename = found.groups()
+        return cls(name, version, str(jsii_folder / filename))
+
+    def request(self) -> bytes:
+        fields = {"name": self.name, "version": self.version, "tarball": self.tarball}
+        return json.dumps({**fields, "api": "load"}).encode() + b"\n"
+
+
+class StartedKernel:
+    """A jsii kernel (node ``lib/program.js``) started before jsii itself was imported.
+
+    Its load requests are written at once and answered in order; :meth:`answer_to_load` hands
+    each answer out when jsii asks for that load, and :meth:`drain` sets aside any jsii never
+    asks for, so that the next answer read is always the one to jsii's latest request.
+    """
+
+    def __init__(self, assemblies: list[Assembly], warm_submodules: set[str]) -> None:
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix="jsii-runtime-"))
+        program = self._copy_runtime()
+        channel, kernel_end = socket.socketpair()
+        self.channel = channel
+        self.reader = channel.makefile("rb")
+        self.writer = channel.makefile("wb")
+        env = {
+            **os.environ,
+            "JSII_AGENT": f"Python/{platform.python_version()}",  # as jsii's runtime sets it
+            WARM_ENV: ",".join(sorted(jsii_name(name) for name in warm_submodules)),
+        }
+        with kernel_end:
+            self.process = subprocess.Popen(
+                [
+                    os.environ.get("JSII_NODE", "node"),
+                    "--max-old-space-size=4069",  # what jsii's runtime gives its kernel
+                    "--preserve-symlinks",
+                    "--require",
+                    str(NODE_PRELOAD),
+                    str(program),
+                ],
+                stdin=subprocess.DEVNULL,
+                env=env,
+                close_fds=False,  # it would close fd 3; our other descriptors are not inheritable
+                preexec_fn=_api_channel_on_fd3(kernel_end.fileno()),  # noqa: PLW1509 - no threads yet
+            )
+        self.pending = collections.deque(assemblies)
+        self.answers: dict[Assembly, bytes] = {}
+        self.answered_at_start: list[str] = []  # names of the assemblies loaded that way
+        self.stopped = False
+        for assembly in assemblies:
+            self.writer.write(assembly.request())
+        self.writer.flush()
+
+    def _copy_runtime(self) -> Path:
+        """jsii's embedded kernel files, laid out as program.js expects; returns program.js."""
+        spec = importlib.util.find_spec("jsii")
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError("jsii is not installed")
+        embedded = Path(spec.submodule_search_locations[0], "_embedded", "jsii")
+        (self.runtime_dir / "lib").mkdir()
+        for name in ("program.js", "runtime-index-worker.js"):  # the worker builds jsii's index
+            shutil.copyfile(embedded / f"lib__{name}", self.runtime_dir / "lib" / name)
+        return self.runtime_dir / "lib" / "program.js"
+
+    def _read_pending(self) -> None:
+        self.answers[self.pending.popleft()] = self.reader.readline()
+
+    def answer_to_load(self, assembly: Assembly) -> bytes | None:
+        """The kernel's answer to `assembly`'s load if it was requested at start, else None."""
+        if assembly not in self.pending and assembly not in self.answers:
+            return None
+        while assembly not in self.answers:
+            self._read_pending()
+        self.answered_at_start.append(assembly.name)
+        return self.answers.pop(assembly)
+
+    def drain(self) -> None:
+        """Read the answers to start-up loads still in the channel (before any other request)."""
+        while self.pending:
+            self._read_pending()
+
+    def stop(self) -> None:
+        """Ask the kernel to exit (it removes its own temporary folder), then tidy up ours."""
+        if self.stopped:
+            return
+        self.stopped = True
+        with contextlib.suppress(OSError):
+            self.writer.write(b'{"exit":0}\n')
+            self.writer.close()
+        self.reader.close()
+        self.channel.close()
+        try:
+            self.process.wait(timeout=KERNEL_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+
+def _api_channel_on_fd3(fd: int) -> object:
+    """For Popen's preexec_fn: make `fd` the child's fd 3, inheritable across exec."""
+    if fd == KERNEL_API_FD:  # dup2 onto itself would leave it close-on-exec
+        return lambda: os.set_inheritable(fd, True)
+    return lambda: os.dup2(fd, KERNEL_API_FD)
+
+
+_STARTED: list[StartedKernel] = []  # the kernel start_kernel started, if it did
+
+
+def start_kernel() -> None:
+    """Start the jsii kernel now, so that it boots while Python does other work.
+
+    Does nothing with CDK_PLAIN_IMPORTS, when started already, or once jsii is running.
+    """
+    if _STARTED or plain_imports() or "jsii" in sys.modules:
+        return
+    assemblies = [Assembly.of_package(package) for package in ASSEMBLY_PACKAGES]
+    started = StartedKernel([a for a in assemblies if a], provider_submodules_in_code())
+    _STARTED.append(started)
+    atexit.register(started.stop)
+
+
+def adopt_kernel() -> None:
+    """Make jsii use the kernel :func:`start_kernel` started, before jsii's first request."""
+    start_kernel()
+    if not _STARTED or "constructs" in sys.modules:  # jsii has a kernel of its own
+        return
+    from jsii._kernel.providers import process as jsii_process
+    from jsii._kernel.types import LoadRequest
+
+    started = _STARTED[0]
+    pipes = types.SimpleNamespace(stdin=started.writer, stdout=started.reader)
+
+    class AdoptedKernel(jsii_process._NodeProcess):
+        """jsii's process class, talking to the kernel started early; only loads differ."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._process = pipes
+            self.handshake()  # the kernel's hello, the first line in the channel
+
+        def send(self, request: object, response_type: type) -> object:
+            if isinstance(request, LoadRequest):
+                answer = started.answer_to_load(
+                    Assembly(request.name, request.version, request.tarball)
+                )
+                if answer is not None:  # requested at start: jsii reads its stored answer
+                    self._process = types.SimpleNamespace(
+                        stdin=io.BytesIO(), stdout=io.BytesIO(answer)
+                    )
+                    try:
+                        return super().send(request, response_type)
+                    finally:
+                        self._process = pipes
+            started.drain()
+            return super().send(request, response_type)
+
+        def stop(self) -> None:
+            started.stop()
+
+    kernel = AdoptedKernel()
+    jsii_process.ProcessProvider._process = property(lambda _provider: kernel)
