@@ -236,20 +236,26 @@ class StartedKernel:
             self._read_pending()
 
     def stop(self) -> None:
-        """Ask the kernel to exit (it removes its own temporary folder), then tidy up ours."""
+        """Ask the kernel to exit (it removes its own temporary folder), then tidy up ours.
+
+        The channel stays open for reading until the kernel is gone: a kernel stopped before it
+        said hello (a bad config) would otherwise die writing it, with a screenful of stack.
+        """
         if self.stopped:
             return
         self.stopped = True
         with contextlib.suppress(OSError):
             self.writer.write(b'{"exit":0}\n')
-            self.writer.close()
-        self.reader.close()
-        self.channel.close()
+            self.writer.flush()
+            self.channel.shutdown(socket.SHUT_WR)
         try:
             self.process.wait(timeout=KERNEL_STOP_SECONDS)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        for stream in (self.writer, self.reader, self.channel):
+            with contextlib.suppress(OSError):
+                stream.close()
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 

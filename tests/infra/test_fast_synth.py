@@ -297,7 +297,10 @@ def test_bad_config_exits_2_with_its_message(
     project["region"] = "nowhere"
     (root / "platform.yaml").write_text(yaml.safe_dump(project))
     env = synth_env(plain=plain)
-    # When main.py runs on it
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env["TMPDIR"] = str(temporary)
+    # When main.py runs on it (the fast path has started the kernel before reading the config)
     outdir = tmp_path / "cdktf.out"
     completed = subprocess.run(
         [sys.executable, "main.py", "--root", str(root), "--outdir", str(outdir)],
@@ -308,10 +311,14 @@ def test_bad_config_exits_2_with_its_message(
         timeout=SUBPROCESS_TIMEOUT_SECONDS,
         check=False,
     )
-    # Then it exits 2 naming the field, and writes nothing
+    # Then it exits 2 with just the problem and the summary, writes nothing, leaves nothing
     assert completed.returncode == 2
-    assert "region" in completed.stderr
+    assert completed.stderr.splitlines() == [
+        "error: platform.yaml: region: must be an AWS region such as eu-west-1; got 'nowhere'",
+        "1 problem(s); nothing was written.",
+    ]
     assert not outdir.exists()
+    assert list(temporary.iterdir()) == []
 
 
 def test_main_py_exits_0_and_cleans_up_after_a_good_synth(tmp_path: Path) -> None:
