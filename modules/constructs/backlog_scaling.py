@@ -146,6 +146,12 @@ class BacklogScaling(Construct):
             min_capacity=props.scaling.min_tasks,
             max_capacity=props.scaling.max_tasks,
         )
+        # References to the target (each policy waits for it), read once: a read is a jsii call.
+        self._target_reference = {
+            "service_namespace": self.target.service_namespace,
+            "scalable_dimension": self.target.scalable_dimension,
+            "resource_id": self.target.resource_id,
+        }
         self.scale_out_from_zero: policy.AppautoscalingPolicy | None = None
         self.messages_waiting_alarm: alarm.CloudwatchMetricAlarm | None = None
         self.scale_in_to_zero: policy.AppautoscalingPolicy | None = None
@@ -377,9 +383,7 @@ class BacklogScaling(Construct):
             self,
             construct_id,
             name=name,
-            service_namespace=self.target.service_namespace,
-            scalable_dimension=self.target.scalable_dimension,
-            resource_id=self.target.resource_id,
+            **self._target_reference,
             **config,  # type: ignore[arg-type]
         )
 

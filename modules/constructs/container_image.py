@@ -108,18 +108,17 @@ class ContainerImage(Construct):
             ),
         )
         self.tag = image_tag(props.workers_dir, props.service)
-        self.uri = f"{self.repository.repository_url}:{self.tag}"
+        repository_url = self.repository.repository_url  # one jsii round trip, not three
+        self.uri = f"{repository_url}:{self.tag}"
         self.build = DataResource(
             self,
             "build",
             # A new tag (changed files) or a new repository means a new image to push.
-            triggers_replace={"repository_url": self.repository.repository_url, "tag": self.tag},
+            triggers_replace={"repository_url": repository_url, "tag": self.tag},
             provisioners=[
                 LocalExecProvisioner(
                     type="local-exec",
-                    command=build_command(
-                        props.service, self.repository.repository_url, self.tag, props.region
-                    ),
+                    command=build_command(props.service, repository_url, self.tag, props.region),
                     # Relative: Terraform runs in cdktf.out/stacks/<stack>, and no absolute
                     # path may land in the output.
                     working_dir=str(props.repo_root_from_stack_dir),

@@ -209,6 +209,9 @@ class IngestApi(Construct):
             # A rename replaces the API: the new one first, so the stage never points nowhere.
             lifecycle={"create_before_destroy": True},
         )
+        # Read once: every read of a resource attribute is a round trip to the jsii kernel.
+        self.rest_api_id: str = self.rest_api.id
+        self._root_resource_id: str = self.rest_api.root_resource_id
         self.authorizer: aws.api_gateway_authorizer.ApiGatewayAuthorizer | None = None
         self.usage_plan: aws.api_gateway_usage_plan.ApiGatewayUsagePlan | None = None
         self.api_keys: dict[str, aws.api_gateway_api_key.ApiGatewayApiKey] = {}
@@ -220,12 +223,13 @@ class IngestApi(Construct):
                 self,
                 f"{kind}_validator",
                 name=resource_name(props.name, kind),
-                rest_api_id=self.rest_api.id,
+                rest_api_id=self.rest_api_id,
                 validate_request_body=kind == "body",
                 validate_request_parameters=kind == "parameters",
             )
             for kind in ("body", "parameters")
         }
+        self._validator_ids = {kind: validator.id for kind, validator in self.validators.items()}
         self._routes()
         self.deployment, self.stage, self.method_settings = self._stage()
         if isinstance(spec.auth, ApiKeyAuth):
@@ -244,7 +248,7 @@ class IngestApi(Construct):
             self,
             "authorizer",
             name=resource_name(props.name, "cognito"),
-            rest_api_id=self.rest_api.id,
+            rest_api_id=self.rest_api_id,
             type="COGNITO_USER_POOLS",
             provider_arns=[
                 f"arn:{props.partition}:cognito-idp:{auth.user_pool_region}:{props.account_id}:"
@@ -272,7 +276,7 @@ class IngestApi(Construct):
             description="Each client's key: throttled like the API, capped by the quota.",
             api_stages=[
                 plan.ApiGatewayUsagePlanApiStages(
-                    api_id=self.rest_api.id, stage=self.stage.stage_name
+                    api_id=self.rest_api_id, stage=self.stage.stage_name
                 )
             ],
             throttle_settings=plan.ApiGatewayUsagePlanThrottleSettings(
@@ -282,6 +286,7 @@ class IngestApi(Construct):
                 limit=auth.quota.limit, period=auth.quota.period
             ),
         )
+        usage_plan_id = self.usage_plan.id
         for client in auth.clients:
             construct_id = client.replace("-", "_")
             # API Gateway generates the value; it stays in Terraform state, never in outputs.
@@ -297,7 +302,7 @@ class IngestApi(Construct):
                 f"{construct_id}_usage_plan_key",
                 key_id=key.id,
                 key_type="API_KEY",
-                usage_plan_id=self.usage_plan.id,
+                usage_plan_id=usage_plan_id,
             )
             self.api_keys[client] = key
 
@@ -309,26 +314,27 @@ class IngestApi(Construct):
             resource = aws.api_gateway_resource.ApiGatewayResource(
                 self,
                 f"{route.name.lower()}_resource",
-                rest_api_id=self.rest_api.id,
-                parent_id=self.rest_api.root_resource_id,
+                rest_api_id=self.rest_api_id,
+                parent_id=self._root_resource_id,
                 path_part=route.path.lstrip("/"),
             )
-            self._send_route(route, resource.id)
+            resource_id = resource.id
+            self._send_route(route, resource_id)
             self._refusal(
                 f"{route.name.lower()}_other_methods",
-                resource.id,
+                resource_id,
                 METHOD_NOT_ALLOWED,
                 headers=(("Allow", route.method),),
             )
         anywhere = aws.api_gateway_resource.ApiGatewayResource(
             self,
             "unknown_resource",
-            rest_api_id=self.rest_api.id,
-            parent_id=self.rest_api.root_resource_id,
+            rest_api_id=self.rest_api_id,
+            parent_id=self._root_resource_id,
             path_part="{proxy+}",
         )
         self._refusal("unknown_route", anywhere.id, NOT_FOUND)
-        self._refusal("root", self.rest_api.root_resource_id, NOT_FOUND)
+        self._refusal("root", self._root_resource_id, NOT_FOUND)
 
     def _send_route(self, route: Route, resource_id: str) -> None:
         """The route's method: validated, then SendMessage on the queue (integration role)."""
@@ -339,19 +345,19 @@ class IngestApi(Construct):
                 self,
                 "body_model",
                 name="MessageBody",
-                rest_api_id=self.rest_api.id,
+                rest_api_id=self.rest_api_id,
                 content_type=JSON,
                 description="The JSON Schema (draft 4) every POST /messages body must match.",
                 schema=json.dumps(props.spec.body_schema, sort_keys=True),
             )
             self._definition.append(props.spec.body_schema)
             request = {
-                "request_validator_id": self.validators["body"].id,
+                "request_validator_id": self._validator_ids["body"],
                 "request_models": {JSON: model.name},
             }
         else:
             request = {
-                "request_validator_id": self.validators["parameters"].id,
+                "request_validator_id": self._validator_ids["parameters"],
                 "request_parameters": {f"method.request.querystring.{SEED_PARAMETER}": True},
             }
         # SQS's path-style URI names the queue by account and name: both from the ARN the role
@@ -399,7 +405,7 @@ class IngestApi(Construct):
             "ANY",
             # Nothing to validate before a refusal; the validator keeps every method validated,
             # so checkov's rule still catches a real method added without one.
-            request={"request_validator_id": self.validators["parameters"].id},
+            request={"request_validator_id": self._validator_ids["parameters"]},
             integration={
                 "type": "MOCK",
                 "request_templates": {JSON: json.dumps({"statusCode": reply.status})},
@@ -423,7 +429,7 @@ class IngestApi(Construct):
         method = aws.api_gateway_method.ApiGatewayMethod(
             self,
             f"{construct_id}_method",
-            rest_api_id=self.rest_api.id,
+            rest_api_id=self.rest_api_id,
             resource_id=resource_id,
             http_method=http_method,
             authorization=auth.authorization,
@@ -431,12 +437,13 @@ class IngestApi(Construct):
             api_key_required=auth.api_key_required or None,
             **request,
         )
+        method_name = method.http_method  # a reference: each answer waits for the method
         wired = aws.api_gateway_integration.ApiGatewayIntegration(
             self,
             f"{construct_id}_integration",
-            rest_api_id=self.rest_api.id,
+            rest_api_id=self.rest_api_id,
             resource_id=resource_id,
-            http_method=method.http_method,
+            http_method=method_name,
             **integration,
         )
         static = {
@@ -450,9 +457,9 @@ class IngestApi(Construct):
             method_response = aws.api_gateway_method_response.ApiGatewayMethodResponse(
                 self,
                 f"{construct_id}_{status}",
-                rest_api_id=self.rest_api.id,
+                rest_api_id=self.rest_api_id,
                 resource_id=resource_id,
-                http_method=method.http_method,
+                http_method=method_name,
                 status_code=status,
                 response_parameters={
                     f"method.response.header.{header}": True for header, _ in answer.headers
@@ -462,9 +469,9 @@ class IngestApi(Construct):
             response = aws.api_gateway_integration_response.ApiGatewayIntegrationResponse(
                 self,
                 f"{construct_id}_{status}_mapping",
-                rest_api_id=self.rest_api.id,
+                rest_api_id=self.rest_api_id,
                 resource_id=resource_id,
-                http_method=method.http_method,
+                http_method=method_name,
                 status_code=method_response.status_code,
                 selection_pattern=answer.selection_pattern,
                 response_templates={JSON: answer.template},
@@ -493,7 +500,7 @@ class IngestApi(Construct):
             response = aws.api_gateway_gateway_response.ApiGatewayGatewayResponse(
                 self,
                 f"{response_type.lower()}_response",
-                rest_api_id=self.rest_api.id,
+                rest_api_id=self.rest_api_id,
                 response_type=response_type,
                 status_code=None if reply is None else str(reply.status),
                 response_templates={JSON: template},
@@ -516,7 +523,7 @@ class IngestApi(Construct):
         deployment = aws.api_gateway_deployment.ApiGatewayDeployment(
             self,
             "deployment",
-            rest_api_id=self.rest_api.id,
+            rest_api_id=self.rest_api_id,
             description="The routes, templates and responses of this revision.",
             # A deployment is a snapshot: any change to what it covers needs a new one, made
             # before the stage moves to it and the old one goes.
@@ -527,7 +534,7 @@ class IngestApi(Construct):
         stage = aws.api_gateway_stage.ApiGatewayStage(
             self,
             "stage",
-            rest_api_id=self.rest_api.id,
+            rest_api_id=self.rest_api_id,
             deployment_id=deployment.id,
             stage_name=STAGE,
             description="Access logs to the API's log group in the logs stack; metrics; tracing.",
@@ -539,7 +546,7 @@ class IngestApi(Construct):
         settings = aws.api_gateway_method_settings.ApiGatewayMethodSettings(
             self,
             "method_settings",
-            rest_api_id=self.rest_api.id,
+            rest_api_id=self.rest_api_id,
             stage_name=stage.stage_name,
             method_path="*/*",
             settings=aws.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(

@@ -95,13 +95,16 @@ class PrivateNetwork(Construct):
         self.route_table = aws.route_table.RouteTable(
             self,
             "private_routes",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             tags={"Name": resource_name(project, "private")},
         )
+        self._route_table_id: str = self.route_table.id
         self.subnets = self._private_subnets(project, network)
         self.private_subnet_ids: list[str] = [subnet.id for subnet in self.subnets]
-        self.task_security_group = task_security_group(self, project, self.vpc.id)
+        self.task_security_group = task_security_group(self, project, self.vpc_id)
+        self._task_security_group_id: str = self.task_security_group.id
         self.endpoint_security_group = self._endpoint_security_group(project)
+        self._endpoint_security_group_id: str = self.endpoint_security_group.id
         self.s3_endpoint = self._gateway_endpoint(project, region, "s3")
         # Job tasks (kind: job) record their state in their family's DynamoDB status table.
         self.dynamodb_endpoint = self._gateway_endpoint(project, region, "dynamodb")
@@ -112,21 +115,21 @@ class PrivateNetwork(Construct):
         https_egress(
             self,
             "tasks_to_endpoints",
-            self.task_security_group,
+            self._task_security_group_id,
             "HTTPS to the VPC interface endpoints",
-            referenced_security_group_id=self.endpoint_security_group.id,
+            referenced_security_group_id=self._endpoint_security_group_id,
         )
         https_egress(
             self,
             "tasks_to_s3",
-            self.task_security_group,
+            self._task_security_group_id,
             "HTTPS to S3 through the gateway endpoint (ECR image layers)",
             prefix_list_id=self.s3_endpoint.prefix_list_id,
         )
         https_egress(
             self,
             "tasks_to_dynamodb",
-            self.task_security_group,
+            self._task_security_group_id,
             "HTTPS to DynamoDB through the gateway endpoint (job status)",
             prefix_list_id=self.dynamodb_endpoint.prefix_list_id,
         )
@@ -145,15 +148,15 @@ class PrivateNetwork(Construct):
                 )
             ],
         )
-        subnets = []
+        zone_names, subnets = zones.names, []
         cidrs = private_subnet_cidrs(network.cidr, network.availability_zones)
         for index, cidr in enumerate(cidrs):
             subnet = aws.subnet.Subnet(
                 self,
                 f"private_subnet_{index}",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 cidr_block=cidr,
-                availability_zone=Fn.element(zones.names, index),
+                availability_zone=Fn.element(zone_names, index),
                 map_public_ip_on_launch=False,
                 tags={"Name": resource_name(project, "private", str(index))},
             )
@@ -161,7 +164,7 @@ class PrivateNetwork(Construct):
                 self,
                 f"private_subnet_{index}_routes",
                 subnet_id=subnet.id,
-                route_table_id=self.route_table.id,
+                route_table_id=self._route_table_id,
             )
             subnets.append(subnet)
         return subnets
@@ -173,10 +176,10 @@ class PrivateNetwork(Construct):
         return aws.vpc_endpoint.VpcEndpoint(
             self,
             f"{service}_endpoint",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             service_name=f"com.amazonaws.{region}.{service}",
             vpc_endpoint_type="Gateway",
-            route_table_ids=[self.route_table.id],
+            route_table_ids=[self._route_table_id],
             tags={"Name": resource_name(project, service)},
         )
 
@@ -186,7 +189,7 @@ class PrivateNetwork(Construct):
             "endpoint_security_group",
             name=resource_name(project, "endpoints"),
             description="VPC interface endpoints: HTTPS from tasks only",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
         )
         # Terraform removes AWS's default allow-all egress rule from a new group; the endpoints only
         # answer connections, so the group needs no egress rule.
@@ -198,7 +201,7 @@ class PrivateNetwork(Construct):
             ip_protocol="tcp",
             from_port=HTTPS,
             to_port=HTTPS,
-            referenced_security_group_id=self.task_security_group.id,
+            referenced_security_group_id=self._task_security_group_id,
         )
         return group
 
@@ -208,14 +211,14 @@ class PrivateNetwork(Construct):
         return aws.vpc_endpoint.VpcEndpoint(
             self,
             f"{service.replace('.', '_').replace('-', '_')}_endpoint",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             service_name=f"com.amazonaws.{region}.{service}",
             vpc_endpoint_type="Interface",
             # Tasks keep calling the public names (sqs.<region>.amazonaws.com); inside the VPC
             # those resolve to the endpoint.
             private_dns_enabled=True,
             subnet_ids=self.private_subnet_ids,
-            security_group_ids=[self.endpoint_security_group.id],
+            security_group_ids=[self._endpoint_security_group_id],
             tags={"Name": resource_name(project, service.replace(".", "-"))},
         )
 
@@ -223,7 +226,7 @@ class PrivateNetwork(Construct):
         # Adopting the default group with no rules strips AWS's allow-all defaults, so that nothing
         # started without an explicit group (a debugging ENI, say) can talk to anything.
         aws.default_security_group.DefaultSecurityGroup(
-            self, "default_security_group", vpc_id=self.vpc.id, ingress=[], egress=[]
+            self, "default_security_group", vpc_id=self.vpc_id, ingress=[], egress=[]
         )
 
     def _rejected_traffic_log(self, project: str, account_id: str) -> aws.flow_log.FlowLog:
@@ -261,7 +264,7 @@ class PrivateNetwork(Construct):
         return aws.flow_log.FlowLog(
             self,
             "flow_log",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             traffic_type="REJECT",
             log_destination_type="cloud-watch-logs",
             log_destination=log_group.arn,
@@ -288,7 +291,7 @@ class ExistingPrivateNetwork(Construct):
         https_egress(
             self,
             "tasks_to_anywhere",
-            self.task_security_group,
+            self.task_security_group.id,
             "HTTPS; routing in this existing VPC decides the path",
             cidr_ipv4="0.0.0.0/0",
         )
@@ -310,18 +313,18 @@ def task_security_group(
 def https_egress(
     scope: Construct,
     construct_id: str,
-    group: aws.security_group.SecurityGroup,
+    security_group_id: str,
     description: str,
     *,
     referenced_security_group_id: str | None = None,
     prefix_list_id: str | None = None,
     cidr_ipv4: str | None = None,
 ) -> aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule:
-    """One egress rule for TCP 443 to exactly one destination."""
+    """One egress rule of the group, for TCP 443 to exactly one destination."""
     return aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
         scope,
         construct_id,
-        security_group_id=group.id,
+        security_group_id=security_group_id,
         description=description,
         ip_protocol="tcp",
         from_port=HTTPS,
