@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 from modules import fast_synth
-from modules.config import ConfigError, load_config
 
 REPO_ROOT = Path(__file__).resolve().parent
 CONFIG_ERROR_EXIT_CODE = 2
@@ -28,7 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write the stacks (default: $CDKTF_OUTDIR or cdktf.out)",
     )
     args = parser.parse_args(argv)
-    fast_synth.start_kernel()  # node boots and loads the assemblies while the config loads
+    # Node boots and loads the assemblies while the config and its models load (issue 5).
+    fast_synth.start_kernel()
+    from modules.config import ConfigError, load_config
+
     try:
         config = load_config(args.root)
     except ConfigError as error:
@@ -43,18 +43,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def exit_without_teardown(status: int) -> NoReturn:
-    """Exit with `status` after the exit handlers, skipping the interpreter's teardown.
-
-    Tearing down the interpreter after a synth costs about 0.1 s (issue 5). The exit handlers
-    still run: jsii's stops the node kernel and removes its temporary files. Only reached when
-    main() returned; an exception propagates as usual (traceback, exit status 1).
-    """
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
-
-
 if __name__ == "__main__":
-    exit_without_teardown(main())
+    fast_synth.run_as_program(main)

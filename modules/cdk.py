@@ -24,6 +24,7 @@ if TYPE_CHECKING or fast_synth.plain_imports():
     import cdktf_cdktf_provider_aws as aws
 else:
     fast_synth.adopt_kernel()
+    fast_synth.memoize_binding_type_hints()
     aws = fast_synth.lazy_package(fast_synth.PROVIDER_PACKAGE)
 
 from cdktf import (

@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+import typing
 from pathlib import Path
 
 import pytest
 
 from modules import fast_synth
+from tests.conftest import REPO_ROOT
 
 NODE_TIMEOUT_SECONDS = 30
 SUBMODULES = {"sqsQueue": "sqs-queue", "snsTopic": "sns-topic", "iamRole": "iam-role"}
@@ -201,3 +204,64 @@ def test_each_assembly_is_read_from_its_package_without_importing_it(package: st
         "tarball": assembly.tarball,
         "api": "load",
     }
+
+
+def test_type_hints_of_binding_stubs_are_evaluated_once_and_others_as_usual() -> None:
+    # Given the memo, and a jsii-style stub and an ordinary function with the same annotations
+    fast_synth.memoize_binding_type_hints()
+    fast_synth.memoize_binding_type_hints()  # installing twice changes nothing
+
+    def _typecheckingstub__abc(scope: Path, id_: str) -> None: ...
+
+    def ordinary(scope: Path, id_: str) -> None: ...
+
+    # Then the stub's hints are computed once and are what typing computes
+    first = typing.get_type_hints(_typecheckingstub__abc)
+    assert first == {"scope": Path, "id_": str, "return": type(None)}
+    assert typing.get_type_hints(_typecheckingstub__abc) is first
+    # And any other function's are computed afresh, as before
+    assert typing.get_type_hints(ordinary) == first
+    assert typing.get_type_hints(ordinary) is not typing.get_type_hints(ordinary)
+
+
+PROGRAM = """
+import gc, sys
+from modules import fast_synth
+def main():
+    print(gc.isenabled())
+    if sys.argv[1] == "raise":
+        raise RuntimeError("synth failed")
+    return int(sys.argv[1])
+fast_synth.run_as_program(main)
+"""
+
+
+@pytest.mark.parametrize(
+    ("plain", "argument", "status", "collector"),
+    [
+        (False, "3", 3, "False"),
+        (False, "0", 0, "False"),
+        (True, "3", 3, "True"),
+        (False, "raise", 1, "False"),
+    ],
+)
+def test_run_as_program_exits_with_mains_status_or_its_exception(
+    plain: bool, argument: str, status: int, collector: str
+) -> None:
+    # Given main.py's way of running (no cyclic GC, no teardown; plain: an ordinary program)
+    env = {key: value for key, value in os.environ.items() if key != fast_synth.PLAIN_IMPORTS_ENV}
+    if plain:
+        env[fast_synth.PLAIN_IMPORTS_ENV] = "1"
+    completed = subprocess.run(
+        [sys.executable, "-c", PROGRAM, argument],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_SECONDS,
+        check=False,
+    )
+    # Then the exit status is main's, or 1 with the traceback when it raised
+    assert completed.returncode == status
+    assert completed.stdout.splitlines() == [collector]
+    assert ("RuntimeError: synth failed" in completed.stderr) == (argument == "raise")
