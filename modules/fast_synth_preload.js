@@ -2,7 +2,8 @@
 /**
  * Node preload for the jsii kernel (issue 5; modules/fast_synth.py starts the kernel with
  * `--require` of this file). It makes the prebuilt provider's lib/index.js lazy, warms the
- * submodules the app uses, and runs cdktf's `terraform version` check once per binary.
+ * submodules the app uses, defers cdktf's zip library, and runs cdktf's `terraform version`
+ * check once per binary.
  *
  * Lazy index. The provider's index runs `exports.x = require("./x")` for every one of its
  * ~2,200 submodules when the kernel loads the assembly — about 1.7 s and 560 MB of node alone
@@ -21,6 +22,10 @@
  * modules, instead of during the build, when Python waits for every answer. A name that is not
  * in the index, or whose module throws, is skipped here; its getter throws again when used.
  *
+ * Zip library. cdktf's lib/private/fs.js requires `archiver` when cdktf loads (~40 ms), but
+ * only uses it when it runs as a separate process to zip an asset directory. Inside the kernel
+ * that require is answered with a stand-in that loads archiver on first use.
+ *
  * Version check. cdktf checks `terraform version` by running it (execSync: ~50 ms and a 60 MB
  * process, the peak of the whole synth's memory) once per construct that asks for it — every
  * DataResource, so every service. Its output is kept per binary (resolved path, size, mtime):
@@ -31,7 +36,7 @@
  * Report: when FAST_SYNTH_REPORT names a file, it is rewritten (synchronously, before the
  * kernel answers) whenever something here happens:
  *   {"pid", "ppid", "index", "exports", "warmed": [...], "resolved": [...],
- *    "fallback": null | reason,
+ *    "fallback": null | reason, "deferred": ["archiver" once stood in for, "archiver:loaded"],
  *    "versionChecks": {"<command>": {"calls": n, "runs": executed, "cached": from disk}}
  *                     | null while cdktf's check is not patched}
  */
@@ -47,6 +52,7 @@ const INDEX_PATH = new RegExp(IN_KERNEL + String.raw`@cdktf[\\/]provider-[a-z0-9
 const VERSION_CHECK_PATH = new RegExp(
   IN_KERNEL + String.raw`cdktf[\\/]lib[\\/]validations[\\/]validate-binary-version\.js$`,
 );
+const CDKTF_FS_PATH = new RegExp(IN_KERNEL + String.raw`cdktf[\\/]lib[\\/]private[\\/]fs\.js$`);
 const REQUIRE_LINE = /^exports\.([A-Za-z_$][\w$]*) = require\("(\.\/[\w.-]+)"\);$/;
 // Lines of the generated index that carry no behaviour besides the requires.
 const INERT_LINES = [
@@ -69,6 +75,7 @@ const report = {
   warmed: [],
   resolved: [],
   fallback: null,
+  deferred: [],
   versionChecks: null,
 };
 
@@ -203,6 +210,34 @@ function cacheVersionChecks(exports) {
   };
   writeReport();
 }
+
+/** A stand-in for a module whose value is a function: the module loads on first call or use. */
+function deferredModule(name, load) {
+  let loaded;
+  const real = () => {
+    if (loaded === undefined) {
+      loaded = load();
+      report.deferred.push(`${name}:loaded`);
+      writeReport();
+    }
+    return loaded;
+  };
+  return new Proxy(function deferred() {}, {
+    apply: (_target, thisArg, args) => Reflect.apply(real(), thisArg, args),
+    get: (_target, key) => real()[key],
+    has: (_target, key) => key in real(),
+  });
+}
+
+const originalLoad = Module._load;
+Module._load = function load(request, parent, isMain) {
+  if (request === "archiver" && parent && CDKTF_FS_PATH.test(parent.filename)) {
+    report.deferred.push(request);
+    writeReport();
+    return deferredModule(request, () => originalLoad.call(this, request, parent, isMain));
+  }
+  return originalLoad.call(this, request, parent, isMain);
+};
 
 const originalCompile = Module.prototype._compile;
 Module.prototype._compile = function compile(content, filename) {

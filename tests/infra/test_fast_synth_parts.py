@@ -265,3 +265,53 @@ def test_run_as_program_exits_with_mains_status_or_its_exception(
     assert completed.returncode == status
     assert completed.stdout.splitlines() == [collector]
     assert ("RuntimeError: synth failed" in completed.stderr) == (argument == "raise")
+
+
+# cdktf's lib/private/fs.js: requires archiver at load, calls it only to zip a directory.
+CDKTF_FS = """
+const archiver = require("archiver");
+exports.archiveSync = (format) => archiver(format).made;
+exports.version = () => archiver.version;
+"""
+ARCHIVER = """
+globalThis.loaded.push("archiver");
+module.exports = (format) => ({ made: `${format} archive` });
+module.exports.version = "7.0.1";
+"""
+ZIP_CONSUMER = """
+const loaded = (globalThis.loaded = []);
+const fs = require(process.argv[1]);
+const before = [...loaded];
+const made = fs.archiveSync("zip");
+console.log(JSON.stringify({ before, made, version: fs.version(), after: [...loaded] }));
+"""
+
+
+def fake_cdktf(root: Path) -> Path:
+    """cdktf's fs.js and an archiver package, laid out like the kernel's copy; returns fs.js."""
+    node_modules = root / "node_modules"
+    (node_modules / "archiver").mkdir(parents=True)
+    (node_modules / "archiver" / "index.js").write_text(ARCHIVER)
+    private = node_modules / "cdktf" / "lib" / "private"
+    private.mkdir(parents=True)
+    (private / "fs.js").write_text(CDKTF_FS)
+    return private / "fs.js"
+
+
+@pytest.mark.parametrize(("folder", "deferred"), [("jsii-kernel-abc123", True), ("app", False)])
+def test_preload_defers_cdktfs_zip_library_until_it_is_used(
+    tmp_path: Path, folder: str, deferred: bool
+) -> None:
+    # Given cdktf's fs.js in a jsii kernel's folder (or in an ordinary project)
+    fs_js = fake_cdktf(tmp_path / folder)
+    report = tmp_path / "report.json"
+    # When node requires it, then zips something
+    seen = run_node(fs_js, report, ZIP_CONSUMER)
+    # Then in the kernel archiver loaded only when first used, and works the same
+    assert seen["before"] == ([] if deferred else ["archiver"])
+    assert seen["after"] == ["archiver"]
+    assert (seen["made"], seen["version"]) == ("zip archive", "7.0.1")
+    if deferred:
+        assert json.loads(report.read_text())["deferred"] == ["archiver", "archiver:loaded"]
+    else:
+        assert not report.exists()
