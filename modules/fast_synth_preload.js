@@ -2,8 +2,8 @@
 /**
  * Node preload for the jsii kernel (issue 5; modules/fast_synth.py starts the kernel with
  * `--require` of this file). It makes the prebuilt provider's lib/index.js lazy, warms the
- * submodules the app uses, defers cdktf's zip library, and runs cdktf's `terraform version`
- * check once per binary.
+ * submodules the app uses, defers cdktf's zip library, skips the JavaScript stack cdktf keeps
+ * for every token, and runs cdktf's `terraform version` check once per binary.
  *
  * Lazy index. The provider's index runs `exports.x = require("./x")` for every one of its
  * ~2,200 submodules when the kernel loads the assembly — about 1.7 s and 560 MB of node alone
@@ -26,6 +26,11 @@
  * only uses it when it runs as a separate process to zip an asset directory. Inside the kernel
  * that require is answered with a stand-in that loads archiver on first use.
  *
+ * Token stacks. Every token cdktf creates (each attribute reference, each lazy value) captures
+ * the whole JavaScript call stack (~45 ms a synth in all), only to print it if the token later
+ * fails to resolve. Called from Python, that stack is the jsii kernel's own frames, never the app's, so
+ * inside the kernel cdktf's captureStackTrace returns an empty stack; errors keep their message.
+ *
  * Version check. cdktf checks `terraform version` by running it (execSync: ~50 ms and a 60 MB
  * process, the peak of the whole synth's memory) once per construct that asks for it — every
  * DataResource, so every service. Its output is kept per binary (resolved path, size, mtime):
@@ -37,6 +42,7 @@
  * kernel answers) whenever something here happens:
  *   {"pid", "ppid", "index", "exports", "warmed": [...], "resolved": [...],
  *    "fallback": null | reason, "deferred": ["archiver" once stood in for, "archiver:loaded"],
+ *    "tokenStacks": "captured" | "skipped",
  *    "versionChecks": {"<command>": {"calls": n, "runs": executed, "cached": from disk}}
  *                     | null while cdktf's check is not patched}
  */
@@ -51,6 +57,9 @@ const IN_KERNEL = String.raw`[\\/]jsii-kernel-[^\\/]+[\\/]node_modules[\\/]`;
 const INDEX_PATH = new RegExp(IN_KERNEL + String.raw`@cdktf[\\/]provider-[a-z0-9-]+[\\/]lib[\\/]index\.js$`);
 const VERSION_CHECK_PATH = new RegExp(
   IN_KERNEL + String.raw`cdktf[\\/]lib[\\/]validations[\\/]validate-binary-version\.js$`,
+);
+const STACK_TRACE_PATH = new RegExp(
+  IN_KERNEL + String.raw`cdktf[\\/]lib[\\/]tokens[\\/]private[\\/]stack-trace\.js$`,
 );
 const CDKTF_FS_PATH = new RegExp(IN_KERNEL + String.raw`cdktf[\\/]lib[\\/]private[\\/]fs\.js$`);
 const REQUIRE_LINE = /^exports\.([A-Za-z_$][\w$]*) = require\("(\.\/[\w.-]+)"\);$/;
@@ -76,6 +85,7 @@ const report = {
   resolved: [],
   fallback: null,
   deferred: [],
+  tokenStacks: "captured",
   versionChecks: null,
 };
 
@@ -241,6 +251,17 @@ Module._load = function load(request, parent, isMain) {
 
 const originalCompile = Module.prototype._compile;
 Module.prototype._compile = function compile(content, filename) {
+  if (STACK_TRACE_PATH.test(filename)) {
+    const result = originalCompile.call(this, content, filename);
+    if (typeof this.exports.captureStackTrace === "function") {
+      this.exports.captureStackTrace = function skippedStackTrace() {
+        return [];
+      };
+      report.tokenStacks = "skipped";
+      writeReport();
+    }
+    return result;
+  }
   if (VERSION_CHECK_PATH.test(filename)) {
     const result = originalCompile.call(this, content, filename);
     cacheVersionChecks(this.exports);

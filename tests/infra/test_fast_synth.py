@@ -149,8 +149,9 @@ def test_the_kernel_was_started_early_and_without_jsii_s_relay(fast_run: ProbeRu
     assert fast_run.node is not None
     # Then the kernel is Python's own child (jsii's relay would be a node process in between)
     assert fast_run.node["ppid"] == fast_run.python["pid"]
-    # And cdktf's zip library was never loaded, only stood in for
+    # And cdktf's zip library was never loaded, only stood in for; tokens kept no stacks
     assert fast_run.node["deferred"] == ["archiver"]
+    assert fast_run.node["tokenStacks"] == "skipped"
     # And all three assemblies were answered from the requests queued at start
     assert fast_run.python["assemblies_answered_at_start"] == [
         "constructs",

@@ -315,3 +315,36 @@ def test_preload_defers_cdktfs_zip_library_until_it_is_used(
         assert json.loads(report.read_text())["deferred"] == ["archiver", "archiver:loaded"]
     else:
         assert not report.exists()
+
+
+# cdktf's lib/tokens/private/stack-trace.js, as far as its callers see it.
+STACK_TRACE = """
+exports.captureStackTrace = function captureStackTrace() {
+  const holder = {};
+  Error.captureStackTrace(holder, captureStackTrace);
+  return holder.stack.split("\\n").slice(1);
+};
+"""
+STACK_CONSUMER = """
+const stackTrace = require(process.argv[1]);
+console.log(JSON.stringify({ frames: stackTrace.captureStackTrace().length }));
+"""
+
+
+@pytest.mark.parametrize(("folder", "skipped"), [("jsii-kernel-abc123", True), ("app", False)])
+def test_preload_skips_the_stacks_cdktf_keeps_for_tokens_in_the_kernel(
+    tmp_path: Path, folder: str, skipped: bool
+) -> None:
+    # Given cdktf's token stack-trace module in a jsii kernel's folder (or an ordinary project)
+    private = tmp_path / folder / "node_modules" / "cdktf" / "lib" / "tokens" / "private"
+    private.mkdir(parents=True)
+    (private / "stack-trace.js").write_text(STACK_TRACE)
+    report = tmp_path / "report.json"
+    # When a token asks it for the stack
+    seen = run_node(private / "stack-trace.js", report, STACK_CONSUMER)
+    # Then in the kernel it gets none (its frames would be the kernel's), elsewhere the real one
+    assert (seen["frames"] == 0) == skipped
+    if skipped:
+        assert json.loads(report.read_text())["tokenStacks"] == "skipped"
+    else:
+        assert not report.exists()
