@@ -21,11 +21,15 @@ A synth is Python driving a node process (the jsii kernel) one request at a time
    anew each call (``typing.get_type_hints`` on a ``_typecheckingstub__`` function: a quarter of
    Python's time per resource). :func:`memoize_binding_type_hints` evaluates each stub once; the
    checks themselves still run.
-5. The process: Python's cyclic garbage collector makes ~40 ms of passes over the objects of a
+5. During the build Python waits for the kernel's answer to each of ~500 requests, while the
+   first use of each provider submodule costs Python ~2 ms to import.
+   :func:`import_provider_submodules_ahead` imports them in a background thread, in about the
+   order the build will want them, so that most imports happen while Python would be waiting.
+6. The process: Python's cyclic garbage collector makes ~40 ms of passes over the objects of a
    run that lasts a second, and tearing the interpreter down costs ~0.1 s more.
    :func:`run_as_program` runs main.py without either.
 
-``CDK_PLAIN_IMPORTS=1`` switches all five off (benchmarks and the equivalence test compare).
+``CDK_PLAIN_IMPORTS=1`` switches all six off (benchmarks and the equivalence test compare).
 Only the standard library is imported here: main.py starts the kernel before anything else.
 """
 
@@ -47,6 +51,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import types
 import typing
 from dataclasses import dataclass
@@ -54,7 +59,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 PLAIN_IMPORTS_ENV = "CDK_PLAIN_IMPORTS"
 # The preload writes what it did to this file, if set (tests read it).
@@ -88,18 +93,19 @@ def jsii_name(python_name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def provider_submodules_in_code(root: Path = APP_CODE) -> set[str]:
-    """Python names of the provider submodules the code under `root` uses as ``aws.<name>``."""
+def provider_submodules_in_code(files: Iterable[Path] | None = None) -> list[str]:
+    """Python names of the provider submodules `files` use as ``aws.<name>``, in order of
+    first appearance (default: every module of the app, modules/**/*.py)."""
     spec = importlib.util.find_spec(PROVIDER_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        return set()
+        return []
     package = Path(spec.submodule_search_locations[0])
-    named = {
+    named = (
         match.group(1)
-        for path in root.rglob("*.py")
+        for path in (sorted(APP_CODE.rglob("*.py")) if files is None else files)
         for match in AWS_ATTRIBUTE.finditer(path.read_text(encoding="utf-8"))
-    }
-    return {name for name in named if (package / name).is_dir()}
+    )
+    return [name for name in dict.fromkeys(named) if (package / name).is_dir()]
 
 
 # --- 1. the provider package, lazily ------------------------------------------------------
@@ -186,7 +192,7 @@ class StartedKernel:
     asks for, so that the next answer read is always the one to jsii's latest request.
     """
 
-    def __init__(self, assemblies: list[Assembly], warm_submodules: set[str]) -> None:
+    def __init__(self, assemblies: list[Assembly], warm_submodules: list[str]) -> None:
         self.runtime_dir = Path(tempfile.mkdtemp(prefix="jsii-runtime-"))
         program = self._copy_runtime()
         channel, kernel_end = socket.socketpair()
@@ -196,7 +202,7 @@ class StartedKernel:
         env = {
             **os.environ,
             "JSII_AGENT": f"Python/{platform.python_version()}",  # as jsii's runtime sets it
-            WARM_ENV: ",".join(sorted(jsii_name(name) for name in warm_submodules)),
+            WARM_ENV: ",".join(jsii_name(name) for name in warm_submodules),
         }
         with kernel_end:
             self.process = subprocess.Popen(
@@ -281,6 +287,7 @@ def _api_channel_on_fd3(fd: int) -> object:
 
 
 _STARTED: list[StartedKernel] = []  # the kernel start_kernel started, if it did
+_ADOPTED: list[object] = []  # jsii's process object for it, once jsii adopted it
 
 
 def start_kernel() -> None:
@@ -316,6 +323,9 @@ def adopt_kernel() -> None:
             self.handshake()  # the kernel's hello, the first line in the channel
 
         def send(self, request: object, response_type: type) -> object:
+            if threading.current_thread().name == IMPORT_AHEAD_THREAD:
+                # One channel, one conversation: the main thread may be mid-request.
+                raise RuntimeError("the jsii kernel is not to be called while importing ahead")
             if isinstance(request, LoadRequest):
                 answer = started.answer_to_load(
                     Assembly(request.name, request.version, request.tarball)
@@ -336,6 +346,45 @@ def adopt_kernel() -> None:
 
     kernel = AdoptedKernel()
     jsii_process.ProcessProvider._process = property(lambda _provider: kernel)
+    _ADOPTED.append(kernel)
+
+
+IMPORT_AHEAD_THREAD = "fast-synth-import-ahead"
+
+
+def import_provider_submodules_ahead() -> threading.Thread | None:
+    """Import the provider submodules the app's code uses, in a background thread.
+
+    Call it once the app's modules are imported, before the build: their order of import, and
+    within each the order of `aws.<submodule>` in the text, is about the order the build needs
+    them. The main thread imports any it needs first itself (Python's import locks keep each
+    import single). The thread may not call the kernel: a submodule whose import tries stops it,
+    and is imported again where the build uses it. Does nothing unless the kernel was adopted.
+    """
+    package = sys.modules.get(PROVIDER_PACKAGE)
+    if not isinstance(package, LazyPackage) or not _ADOPTED:
+        return None
+    names = provider_submodules_in_code(_app_files_in_import_order())
+    thread = threading.Thread(
+        target=_import_all, args=(package, names), name=IMPORT_AHEAD_THREAD, daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _app_files_in_import_order() -> list[Path]:
+    app = str(APP_CODE)
+    return [
+        Path(file)
+        for module in list(sys.modules.values())
+        if (file := getattr(module, "__file__", None)) and file.startswith(app)
+    ]
+
+
+def _import_all(package: LazyPackage, names: list[str]) -> None:
+    with contextlib.suppress(Exception):  # whatever failed here fails again where it is used
+        for name in names:
+            getattr(package, name)
 
 
 # --- 4. the bindings' type checks --------------------------------------------------------

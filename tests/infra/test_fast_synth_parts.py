@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import typing
 from pathlib import Path
 
@@ -171,21 +172,55 @@ def test_provider_submodules_in_code_are_the_aws_attributes_that_are_submodules(
     tmp_path: Path,
 ) -> None:
     # Given code using provider submodules as aws.<submodule>, and things that are not
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "stacks" / "queue.py").write_text(
+    queue, service = tmp_path / "queue.py", tmp_path / "service.py"
+    queue.write_text(
         "aws.sqs_queue.SqsQueue(self, 'q')\n"
-        "ecs = aws.ecs_service\n"
         "policy = aws.data_aws_iam_policy_document.DataAwsIamPolicyDocument\n"
         "pattern = {'source': ['aws.ecs']}\n"
         "paws.s3_bucket.S3Bucket\n"
     )
-    (tmp_path / "notes.txt").write_text("aws.sns_topic.SnsTopic\n")
-    # Then only the Python files' submodules are found
-    assert fast_synth.provider_submodules_in_code(tmp_path) == {
-        "sqs_queue",
+    service.write_text("ecs = aws.ecs_service\nqueue = aws.sqs_queue\n")
+    # Then the submodules are found in the order the files, then their text, name them
+    assert fast_synth.provider_submodules_in_code([service, queue]) == [
         "ecs_service",
+        "sqs_queue",
         "data_aws_iam_policy_document",
-    }
+    ]
+
+
+def test_the_app_code_names_its_submodules_in_about_the_order_the_build_uses_them() -> None:
+    # Given the app's modules in the order Python imported them (the cluster stack's first)
+    import modules.app  # noqa: F401 - the build's modules, as main.py imports them
+
+    ahead = fast_synth.provider_submodules_in_code(fast_synth._app_files_in_import_order())
+    everything = fast_synth.provider_submodules_in_code()
+    # Then the import-ahead thread has every submodule the code names, the network's early and
+    # the ingest API's (the last stack built) late
+    assert sorted(ahead) == sorted(everything)
+    assert ahead.index("vpc") < len(ahead) // 2 < ahead.index("api_gateway_rest_api")
+
+
+def test_the_import_ahead_thread_may_not_call_the_kernel() -> None:
+    # Given the session's adopted kernel (tests/infra/conftest.py synthesizes in process)
+    from modules.cdk import Fn
+
+    if not fast_synth._ADOPTED:
+        pytest.skip("this session's jsii kernel was not started by fast_synth")
+    refused: list[str] = []
+
+    def call_the_kernel() -> None:
+        try:
+            Fn.join(",", ["a", "b"])
+        except RuntimeError as error:
+            refused.append(str(error))
+
+    # When a call comes from the import-ahead thread
+    thread = threading.Thread(target=call_the_kernel, name=fast_synth.IMPORT_AHEAD_THREAD)
+    thread.start()
+    thread.join()
+    # Then it is refused before anything is written, and the main thread's conversation goes on
+    assert refused == ["the jsii kernel is not to be called while importing ahead"]
+    assert Fn.join(",", ["a", "b"]).startswith("${TfToken[")
 
 
 @pytest.mark.parametrize("package", fast_synth.ASSEMBLY_PACKAGES)
