@@ -11,6 +11,7 @@ from modules import fast_synth
 
 REPO_ROOT = Path(__file__).resolve().parent
 CONFIG_ERROR_EXIT_CODE = 2
+KERNEL_ERROR_EXIT_CODE = 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     # Node boots and loads the assemblies while the config and its models load (issue 5).
-    fast_synth.start_kernel()
+    try:
+        fast_synth.start_kernel()
+    except fast_synth.KernelStartError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return KERNEL_ERROR_EXIT_CODE
     from modules.config import ConfigError, load_config
 
     try:

@@ -184,6 +184,10 @@ class Assembly:
         return json.dumps({**fields, "api": "load"}).encode() + b"\n"
 
 
+class KernelStartError(Exception):
+    """The jsii kernel could not be started (no Node.js where JSII_NODE or PATH says)."""
+
+
 class StartedKernel:
     """A jsii kernel (node ``lib/program.js``) started before jsii itself was imported.
 
@@ -204,21 +208,17 @@ class StartedKernel:
             "JSII_AGENT": f"Python/{platform.python_version()}",  # as jsii's runtime sets it
             WARM_ENV: ",".join(jsii_name(name) for name in warm_submodules),
         }
+        node = os.environ.get("JSII_NODE", "node")  # as jsii's runtime finds it
         with kernel_end:
-            self.process = subprocess.Popen(
-                [
-                    os.environ.get("JSII_NODE", "node"),
-                    "--max-old-space-size=4069",  # what jsii's runtime gives its kernel
-                    "--preserve-symlinks",
-                    "--require",
-                    str(NODE_PRELOAD),
-                    str(program),
-                ],
-                stdin=subprocess.DEVNULL,
-                env=env,
-                close_fds=False,  # it would close fd 3; our other descriptors are not inheritable
-                preexec_fn=_api_channel_on_fd3(kernel_end.fileno()),  # noqa: PLW1509 - no threads yet
-            )
+            try:
+                self.process = self._spawn(node, program, env, kernel_end.fileno())
+            except OSError as error:
+                shutil.rmtree(self.runtime_dir, ignore_errors=True)
+                channel.close()
+                raise KernelStartError(
+                    f"cannot start the jsii kernel with {node!r}: {error.strerror}. "
+                    "It needs Node.js: install it, or set JSII_NODE to its path."
+                ) from None
         self.pending = collections.deque(assemblies)
         self.answers: dict[Assembly, bytes] = {}
         self.answered_at_start: list[str] = []  # names of the assemblies loaded that way
@@ -226,6 +226,23 @@ class StartedKernel:
         for assembly in assemblies:
             self.writer.write(assembly.request())
         self.writer.flush()
+
+    @staticmethod
+    def _spawn(node: str, program: Path, env: dict[str, str], api_fd: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            [
+                node,
+                "--max-old-space-size=4069",  # what jsii's runtime gives its kernel
+                "--preserve-symlinks",
+                "--require",
+                str(NODE_PRELOAD),
+                str(program),
+            ],
+            stdin=subprocess.DEVNULL,
+            env=env,
+            close_fds=False,  # it would close fd 3; our other descriptors are not inheritable
+            preexec_fn=_api_channel_on_fd3(api_fd),  # noqa: PLW1509 - no threads yet
+        )
 
     def _copy_runtime(self) -> Path:
         """jsii's embedded kernel files, laid out as program.js expects; returns program.js."""
@@ -293,9 +310,10 @@ _ADOPTED: list[object] = []  # jsii's process object for it, once jsii adopted i
 def start_kernel() -> None:
     """Start the jsii kernel now, so that it boots while Python does other work.
 
-    Does nothing with CDK_PLAIN_IMPORTS, when started already, or once jsii is running.
+    Does nothing with CDK_PLAIN_IMPORTS, when started already, once jsii is running, or when
+    JSII_RUNTIME names another kernel to run. Raises KernelStartError when node cannot start.
     """
-    if _STARTED or plain_imports() or "jsii" in sys.modules:
+    if _STARTED or plain_imports() or "jsii" in sys.modules or os.environ.get("JSII_RUNTIME"):
         return
     assemblies = [Assembly.of_package(package) for package in ASSEMBLY_PACKAGES]
     started = StartedKernel([a for a in assemblies if a], provider_submodules_in_code())

@@ -76,8 +76,16 @@ def run_probe(workdir: Path, *, plain: bool) -> ProbeRun:
     env["XDG_CACHE_HOME"] = str(workdir / "cache")  # an empty version-check cache
     outdir, failed_outdir = workdir / "cdktf.out", workdir / "failed.out"
     completed = subprocess.run(
-        [sys.executable, str(PROBE), "--root", str(REPO_ROOT), "--outdir", str(outdir),
-         "--then-fail", str(failed_outdir)],
+        [
+            sys.executable,
+            str(PROBE),
+            "--root",
+            str(REPO_ROOT),
+            "--outdir",
+            str(outdir),
+            "--then-fail",
+            str(failed_outdir),
+        ],
         cwd=workdir,
         env=env,
         capture_output=True,
@@ -322,6 +330,34 @@ def test_bad_config_exits_2_with_its_message(
     ]
     assert not outdir.exists()
     assert list(temporary.iterdir()) == []
+
+
+def test_main_py_without_node_says_what_to_install(tmp_path: Path) -> None:
+    # Given JSII_NODE naming a program that does not exist
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {
+        **synth_env(plain=False),
+        "JSII_NODE": str(tmp_path / "no-node"),
+        "TMPDIR": str(temporary),
+    }
+    completed = subprocess.run(
+        [sys.executable, "main.py", "--outdir", str(tmp_path / "cdktf.out")],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_SECONDS,
+        check=False,
+    )
+    # Then one line says what is missing and what to do, not a traceback; nothing is left
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [
+        f"error: cannot start the jsii kernel with '{tmp_path / 'no-node'}': No such file or "
+        "directory. It needs Node.js: install it, or set JSII_NODE to its path."
+    ]
+    assert list(temporary.iterdir()) == []
+    assert not (tmp_path / "cdktf.out").exists()
 
 
 def test_main_py_exits_0_and_cleans_up_after_a_good_synth(tmp_path: Path) -> None:
