@@ -15,16 +15,15 @@ A synth is Python driving a node process (the jsii kernel) one request at a time
    meanwhile Python loads the config and its modules. The first jsii import adopts that kernel.
 3. jsii's node entry point is a relay: it starts the kernel (``lib/program.js``) as a second node
    process and forwards every message through itself. We start ``program.js`` directly, its API
-   channel (fd 3) a socket to us: one node process, and each of the ~700 calls is faster.
-
-4. Every constructor of a binding checks its arguments' types against annotations it evaluates
+   channel (fd 3) a socket to us: one node process, and each of the ~500 calls is faster.
+4. During the build Python waits for the kernel's answer to each request, while the first use
+   of each provider submodule costs Python ~2 ms to import.
+   :func:`import_provider_submodules_ahead` imports them in a background thread, in about the
+   order the build will want them, so that most imports happen while Python would be waiting.
+5. Every constructor of a binding checks its arguments' types against annotations it evaluates
    anew each call (``typing.get_type_hints`` on a ``_typecheckingstub__`` function: a quarter of
    Python's time per resource). :func:`memoize_binding_type_hints` evaluates each stub once; the
    checks themselves still run.
-5. During the build Python waits for the kernel's answer to each of ~500 requests, while the
-   first use of each provider submodule costs Python ~2 ms to import.
-   :func:`import_provider_submodules_ahead` imports them in a background thread, in about the
-   order the build will want them, so that most imports happen while Python would be waiting.
 6. The process: Python's cyclic garbage collector makes ~40 ms of passes over the objects of a
    run that lasts a second, and tearing the interpreter down costs ~0.1 s more.
    :func:`run_as_program` runs main.py without either.
@@ -241,7 +240,8 @@ class StartedKernel:
             stdin=subprocess.DEVNULL,
             env=env,
             close_fds=False,  # it would close fd 3; our other descriptors are not inheritable
-            preexec_fn=_api_channel_on_fd3(api_fd),  # noqa: PLW1509 - no threads yet
+            # Safe with threads: between fork and exec the child only moves one descriptor.
+            preexec_fn=_api_channel_on_fd3(api_fd),  # noqa: PLW1509
         )
 
     def _copy_runtime(self) -> Path:
@@ -367,6 +367,8 @@ def adopt_kernel() -> None:
     _ADOPTED.append(kernel)
 
 
+# --- 4. Python's imports, ahead of the build ---------------------------------------------
+
 IMPORT_AHEAD_THREAD = "fast-synth-import-ahead"
 
 
@@ -382,9 +384,9 @@ def import_provider_submodules_ahead() -> threading.Thread | None:
     package = sys.modules.get(PROVIDER_PACKAGE)
     if not isinstance(package, LazyPackage) or not _ADOPTED:
         return None
-    names = provider_submodules_in_code(_app_files_in_import_order())
+    files = _app_files_in_import_order()
     thread = threading.Thread(
-        target=_import_all, args=(package, names), name=IMPORT_AHEAD_THREAD, daemon=True
+        target=_import_all, args=(package, files), name=IMPORT_AHEAD_THREAD, daemon=True
     )
     thread.start()
     return thread
@@ -399,13 +401,13 @@ def _app_files_in_import_order() -> list[Path]:
     ]
 
 
-def _import_all(package: LazyPackage, names: list[str]) -> None:
+def _import_all(package: LazyPackage, files: list[Path]) -> None:
     with contextlib.suppress(Exception):  # whatever failed here fails again where it is used
-        for name in names:
+        for name in provider_submodules_in_code(files):
             getattr(package, name)
 
 
-# --- 4. the bindings' type checks --------------------------------------------------------
+# --- 5. the bindings' type checks --------------------------------------------------------
 
 # The prefix jsii gives the functions whose annotations describe a member's parameters.
 TYPE_CHECKING_STUB_PREFIX = "_typecheckingstub__"
@@ -439,7 +441,7 @@ def memoize_binding_type_hints() -> None:
     typing.get_type_hints = get_type_hints
 
 
-# --- 5. the process ------------------------------------------------------------------------
+# --- 6. the process ------------------------------------------------------------------------
 
 
 def run_as_program(main: Callable[[], int]) -> NoReturn:
