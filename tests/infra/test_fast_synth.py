@@ -28,6 +28,7 @@ from tests.infra.synth_output import output_files, repository_stack_names
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from subprocess import CompletedProcess
 
     from tests.infra.conftest import Stack
 
@@ -298,6 +299,21 @@ def test_exception_during_synth_exits_nonzero_with_its_message(
     assert not run.failed_outdir.exists()
 
 
+def run_main(tmp_path: Path, *args: str, plain: bool = False, **env: str) -> CompletedProcess:
+    """`python main.py ARGS` with an empty TMPDIR of its own (tmp_path/tmp): what does it leave?"""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    return subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=REPO_ROOT,
+        env={**synth_env(plain=plain), "TMPDIR": str(temporary), **env},
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("plain", [False, True], ids=["fast", "plain"])
 def test_bad_config_exits_2_with_its_message(
     plain: bool, repo_copy: Callable[[], Path], tmp_path: Path
@@ -307,21 +323,9 @@ def test_bad_config_exits_2_with_its_message(
     project = yaml.safe_load((root / "platform.yaml").read_text())
     project["region"] = "nowhere"
     (root / "platform.yaml").write_text(yaml.safe_dump(project))
-    env = synth_env(plain=plain)
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    env["TMPDIR"] = str(temporary)
     # When main.py runs on it (the fast path has started the kernel before reading the config)
     outdir = tmp_path / "cdktf.out"
-    completed = subprocess.run(
-        [sys.executable, "main.py", "--root", str(root), "--outdir", str(outdir)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT_SECONDS,
-        check=False,
-    )
+    completed = run_main(tmp_path, "--root", str(root), "--outdir", str(outdir), plain=plain)
     # Then it exits 2 with just the problem and the summary, writes nothing, leaves nothing
     assert completed.returncode == 2
     assert completed.stderr.splitlines() == [
@@ -329,56 +333,31 @@ def test_bad_config_exits_2_with_its_message(
         "1 problem(s); nothing was written.",
     ]
     assert not outdir.exists()
-    assert list(temporary.iterdir()) == []
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_main_py_without_node_says_what_to_install(tmp_path: Path) -> None:
     # Given JSII_NODE naming a program that does not exist
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    env = {
-        **synth_env(plain=False),
-        "JSII_NODE": str(tmp_path / "no-node"),
-        "TMPDIR": str(temporary),
-    }
-    completed = subprocess.run(
-        [sys.executable, "main.py", "--outdir", str(tmp_path / "cdktf.out")],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT_SECONDS,
-        check=False,
-    )
+    node, outdir = tmp_path / "no-node", tmp_path / "cdktf.out"
+    completed = run_main(tmp_path, "--outdir", str(outdir), JSII_NODE=str(node))
     # Then one line says what is missing and what to do, not a traceback; nothing is left
     assert completed.returncode == 1
     assert completed.stderr.splitlines() == [
-        f"error: cannot start the jsii kernel with '{tmp_path / 'no-node'}': No such file or "
-        "directory. It needs Node.js: install it, or set JSII_NODE to its path."
+        f"error: cannot start the jsii kernel with '{node}': No such file or directory. "
+        "It needs Node.js: install it, or set JSII_NODE to its path."
     ]
-    assert list(temporary.iterdir()) == []
-    assert not (tmp_path / "cdktf.out").exists()
+    assert not outdir.exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_main_py_exits_0_and_cleans_up_after_a_good_synth(tmp_path: Path) -> None:
-    # Given `python main.py`, which ends with os._exit after its exit handlers, and its own TMPDIR
-    outdir, temporary = tmp_path / "cdktf.out", tmp_path / "tmp"
-    temporary.mkdir()
-    env = synth_env(plain=False)
-    env["TMPDIR"] = str(temporary)
-    completed = subprocess.run(
-        [sys.executable, "main.py", "--outdir", str(outdir)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT_SECONDS,
-        check=False,
-    )
-    # Then it exits 0 with every stack written, and jsii's temporary files are gone (the node
-    # kernel's jsii-kernel-* folder and the Python runtime's copy of the kernel scripts)
+    # Given `python main.py`, which ends with os._exit after its exit handlers
+    outdir = tmp_path / "cdktf.out"
+    completed = run_main(tmp_path, "--outdir", str(outdir))
+    # Then it exits 0 with every stack written, and jsii's temporary files are gone (the
+    # kernel's jsii-kernel-* folder and our copy of the kernel's scripts, jsii-runtime-*)
     assert completed.returncode == 0, completed.stderr
     assert sorted(path.name for path in (outdir / "stacks").iterdir()) == sorted(
         repository_stack_names()
     )
-    assert list(temporary.iterdir()) == []
+    assert list((tmp_path / "tmp").iterdir()) == []
