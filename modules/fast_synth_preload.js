@@ -28,7 +28,7 @@
  *
  * Token stacks. Every token cdktf creates (each attribute reference, each lazy value) captures
  * the whole JavaScript call stack (~45 ms a synth in all), only to print it if the token later
- * fails to resolve. Called from Python, that stack is the jsii kernel's own frames, never the app's, so
+ * fails to resolve. Called from Python, those frames are the jsii kernel's, never the app's:
  * inside the kernel cdktf's captureStackTrace returns an empty stack; errors keep their message.
  *
  * Version check. cdktf checks `terraform version` by running it (execSync: ~50 ms and a 60 MB
