@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from modules import fast_synth
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 # Every 20 ms: both processes grow steadily and hold their peak until exit, and a sampler waking
@@ -144,10 +146,7 @@ def measure(plan: list[tuple[Variant, int, Path]]) -> list[list[Run]]:
 def python_variant(
     label: str, root: Path, *, plain: bool, extra_env: dict[str, str] | None = None
 ) -> Variant:
-    env = {key: value for key, value in os.environ.items() if key != "CDK_PLAIN_IMPORTS"}
-    if plain:
-        env["CDK_PLAIN_IMPORTS"] = "1"
-    env.update(extra_env or {})
+    env = {**fast_synth.environment(plain=plain), **(extra_env or {})}
     command = [sys.executable, "main.py", "--root", str(root), "--outdir", "{outdir}"]
     return Variant(label, command, env)
 
@@ -158,8 +157,7 @@ def cli_variant(app_start_marker: Path) -> Variant | None:
     if not (REPO_ROOT / "node_modules" / ".bin" / "cdktf").exists():
         return None
     # CHECKPOINT_DISABLE: the CLI's version check calls HashiCorp, which is unreachable here.
-    env = {**os.environ, "CHECKPOINT_DISABLE": "1"}
-    env.pop("CDK_PLAIN_IMPORTS", None)
+    env = {**fast_synth.environment(plain=False), "CHECKPOINT_DISABLE": "1"}
     app = json.loads((REPO_ROOT / "cdktf.json").read_text())["app"]
     noted = f"sh -c 'date +%s.%N > {app_start_marker}; exec {app}'"
     command = ["npx", "--no-install", "cdktf", "synth", "--output", "{outdir}", "--app", noted]

@@ -86,6 +86,12 @@ def plain_imports() -> bool:
     return os.environ.get(PLAIN_IMPORTS_ENV, "") not in ("", "0")
 
 
+def environment(*, plain: bool) -> dict[str, str]:
+    """This process's environment for a synth of the other kind: CDK_PLAIN_IMPORTS=1 or unset."""
+    env = {key: value for key, value in os.environ.items() if key != PLAIN_IMPORTS_ENV}
+    return {**env, PLAIN_IMPORTS_ENV: "1"} if plain else env
+
+
 def jsii_name(python_name: str) -> str:
     """The jsii name of a submodule from its Python name: ``sqs_queue`` → ``sqsQueue``."""
     head, *rest = python_name.split("_")

@@ -37,7 +37,8 @@ def write_report() -> None:
     report["submodules"] = sorted(
         name.split(".")[1]
         for name in sys.modules
-        if name.startswith(f"{PROVIDER_PACKAGE}.") and name.count(".") == 1
+        if name.startswith(f"{PROVIDER_PACKAGE}.")
+        and name.count(".") == 1
         and not name.endswith("._jsii")
     )
     from modules import fast_synth

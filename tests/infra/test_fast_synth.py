@@ -11,7 +11,6 @@ assemblies were not loaded from the start-up requests. The plain-import build
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -60,18 +59,9 @@ class ProbeRun:
     node: dict[str, Any] | None  # modules/fast_synth_preload.js's report; None: preload not run
 
 
-def synth_env(*, plain: bool) -> dict[str, str]:
-    """This environment, with CDK_PLAIN_IMPORTS=1 or without it."""
-    env = dict(os.environ)
-    env.pop(fast_synth.PLAIN_IMPORTS_ENV, None)
-    if plain:
-        env[fast_synth.PLAIN_IMPORTS_ENV] = "1"
-    return env
-
-
 def run_probe(workdir: Path, *, plain: bool) -> ProbeRun:
     workdir.mkdir(parents=True)
-    env = synth_env(plain=plain)
+    env = fast_synth.environment(plain=plain)
     env["SYNTH_PROBE_REPORT"] = str(workdir / "python.json")
     env[fast_synth.REPORT_ENV] = str(workdir / "node.json")
     env["XDG_CACHE_HOME"] = str(workdir / "cache")  # an empty version-check cache
@@ -306,7 +296,7 @@ def run_main(tmp_path: Path, *args: str, plain: bool = False, **env: str) -> Com
     return subprocess.run(
         [sys.executable, "main.py", *args],
         cwd=REPO_ROOT,
-        env={**synth_env(plain=plain), "TMPDIR": str(temporary), **env},
+        env={**fast_synth.environment(plain=plain), "TMPDIR": str(temporary), **env},
         capture_output=True,
         text=True,
         timeout=SUBPROCESS_TIMEOUT_SECONDS,

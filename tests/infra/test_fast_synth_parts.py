@@ -284,9 +284,7 @@ def test_run_as_program_exits_with_mains_status_or_its_exception(
     plain: bool, argument: str, status: int, collector: str
 ) -> None:
     # Given main.py's way of running (no cyclic GC, no teardown; plain: an ordinary program)
-    env = {key: value for key, value in os.environ.items() if key != fast_synth.PLAIN_IMPORTS_ENV}
-    if plain:
-        env[fast_synth.PLAIN_IMPORTS_ENV] = "1"
+    env = fast_synth.environment(plain=plain)
     completed = subprocess.run(
         [sys.executable, "-c", PROGRAM, argument],
         cwd=REPO_ROOT,
