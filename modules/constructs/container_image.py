@@ -92,6 +92,9 @@ class ContainerImage(Construct):
             name=props.repository_name,
             # A content-hash tag names one image forever: never let a push move it.
             image_tag_mutability="IMMUTABLE",
+            # Destroying the service takes its images with it: ECR refuses to delete a repository
+            # that holds any, and every image is rebuilt from the commit its tag hashes.
+            force_delete=True,
             image_scanning_configuration=ecr.EcrRepositoryImageScanningConfiguration(
                 scan_on_push=True
             ),

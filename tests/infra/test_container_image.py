@@ -31,17 +31,19 @@ def repository_url(stack: Stack) -> str:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_repository_scans_on_push_keeps_tags_immutable_and_encrypts(
+def test_repository_scans_keeps_tags_immutable_encrypts_and_goes_with_its_images(
     stacks: dict[str, Stack], service: str
 ) -> None:
     # Given a service stack
     # When reading its ECR repository
     repository = only_resource(stacks[service], REPOSITORY)
 
-    # Then it is <project>/<service>, scanned on push, immutable, encrypted
+    # Then it is <project>/<service>, scanned on push, immutable, encrypted, and a destroy
+    # deletes it with its images (ECR refuses to delete a repository that holds any)
     assert {key: value for key, value in repository.items() if key != "//"} == {
         "name": f"workers/{service}",
         "image_tag_mutability": "IMMUTABLE",
+        "force_delete": True,
         "image_scanning_configuration": {"scan_on_push": True},
         "encryption_configuration": [{"encryption_type": "AES256"}],
     }
