@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 STARTUP_DEADLINE_SECONDS = 30
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -61,12 +62,25 @@ def _moto_server_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "moto.server"]
 
 
+def _patched_environment() -> dict[str, str]:
+    """The environment for `python -m devtools.moto_patches`: this repository importable."""
+    path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
 @contextlib.contextmanager
-def running_moto_server() -> Iterator[MotoServer]:
-    """Start moto_server on 127.0.0.1, wait until it answers, stop it afterwards."""
+def running_moto_server(patched: bool = False) -> Iterator[MotoServer]:
+    """Start moto_server on 127.0.0.1, wait until it answers, stop it afterwards.
+
+    `patched`: run it with devtools/moto_patches.py applied (the AWS behaviour that applying
+    our Terraform stacks needs and stock moto lacks).
+    """
     port = free_port()
+    command = [sys.executable, "-m", "devtools.moto_patches"] if patched else _moto_server_command()
     process = subprocess.Popen(
-        [*_moto_server_command(), "-H", "127.0.0.1", "-p", str(port)],
+        [*command, "-H", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT if patched else None,
+        env=_patched_environment() if patched else None,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         # Its own session: Ctrl-C in a terminal must not kill SQS before `make local` has
