@@ -38,6 +38,36 @@ PATTERN_RULES = {
 }
 
 
+# How much of a user's value an error message repeats: enough to recognise it, never a whole
+# pasted file (a value may be up to a config file's size).
+EXCERPT_CHARS = 40
+
+
+def shorten(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """`text` itself, or when longer than `limit`, its start and its length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
+def printable(text: str) -> str:
+    """`text` safe on one line of a terminal: control characters (and bytes that were not
+    UTF-8 in a file name) escaped."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def field_part(text: str) -> str:
+    """A key as one part of a field's dotted path in a message."""
+    return shorten(printable(text))
+
+
+def quote(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """`text` quoted as Python would (control characters escaped), shortened like `shorten`."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
 class FieldError(ValueError):
     """A problem a validator found in one field of the model it validates.
 
@@ -58,4 +88,4 @@ class Strict(BaseModel):
 
 def _repeated(values: list[str]) -> str:
     """The values that occur more than once, quoted and comma-separated ('' when none do)."""
-    return ", ".join(repr(value) for value, count in Counter(values).items() if count > 1)
+    return ", ".join(quote(value) for value, count in Counter(values).items() if count > 1)

@@ -1,28 +1,41 @@
-"""Reading the configuration: `platform.yaml` and every `workers/<name>/service.yaml`, as YAML
-that may not repeat a key, validated into PlatformConfig, then checked across files."""
+"""Reading the configuration: `platform.yaml` and every `workers/<name>/service.yaml` (found by
+`discovery`, read safely by `reading`), validated into PlatformConfig, then checked across files.
+
+Whatever the files hold, the answer is bounded: at most MAX_PROBLEMS_PER_FILE problems of one
+file are listed, and no line is longer than MAX_PROBLEM_CHARS."""
 
 from __future__ import annotations
+
+import sys
 
 # Not under TYPE_CHECKING: pydantic resolves PlatformConfig.root's annotation at runtime.
 from pathlib import Path  # noqa: TC003
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from modules.config.base import printable
 from modules.config.consumers import ConsumerSpec, ProducerSpec
+from modules.config.discovery import SERVICE_FILE, WORKERS_DIR, discover, outside, refused_link
 from modules.config.ingest import IngestSpec
 from modules.config.jobs import JobSpec
+from modules.config.limits import name_problems
 from modules.config.messages import _describe
 from modules.config.project import ProjectConfig
+from modules.config.reading import ReadError, read_config_file
 from modules.config.scheduled import ScheduledSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from modules.config.services import SpecBase
 
 PROJECT_FILE = "platform.yaml"
-SERVICE_FILE = "service.yaml"
-WORKERS_DIR = "workers"
+# Enough to see what is wrong with a file; the rest are usually the same mistake repeated.
+MAX_PROBLEMS_PER_FILE = 20
+# Longer than any message the models write (the longest lists what is allowed), so only a
+# value that slipped through unshortened is ever cut.
+MAX_PROBLEM_CHARS = 600
 
 # Stacks the platform itself owns; a service may not take their names.
 PLATFORM_STACKS = ("cluster", "logs")
@@ -59,113 +72,100 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that rejects duplicate keys instead of silently keeping the last."""
-
-
-class _DuplicateKey(yaml.MarkedYAMLError):
-    """Valid YAML that PyYAML would read by dropping a value: an error here."""
-
-
-def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    first_lines: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in first_lines:
-            raise _DuplicateKey(
-                problem=(
-                    f"duplicate key {key!r} (first on line {first_lines[key]}); "
-                    "a key may appear once per mapping"
-                ),
-                problem_mark=key_node.start_mark,
-            )
-        first_lines[key] = key_node.start_mark.line + 1
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
-)
-
-# How an error message names the YAML type of a value that should have been a mapping.
-_YAML_TYPE_NAMES = {
-    list: "a list",
-    str: "a string",
-    int: "a number",
-    float: "a number",
-    bool: "true or false",
-}
-
-
-def _read_yaml(path: Path, label: str) -> dict[str, Any]:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except FileNotFoundError:
-        raise ConfigError([f"{label}: file not found"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{label}: not UTF-8 text"]) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        if not isinstance(error, _DuplicateKey):
-            problem = f"invalid YAML: {problem}"
-        raise ConfigError([f"{label}:{where} {problem}"]) from None
-    if data is None:  # an empty file, or comments only: every field takes its default
-        data = {}
-    if not isinstance(data, dict):
-        found = _YAML_TYPE_NAMES.get(type(data), type(data).__name__)
-        raise ConfigError([f"{label}: must be a mapping of keys to values; got {found}"])
-    return data
-
-
 def _validate(adapter: TypeAdapter[M], root: Any, data: dict[str, Any], label: str) -> M:
     try:
         return adapter.validate_python(data)
     except ValidationError as error:
+        items = error.errors(include_url=False)
         problems = []
-        for item in error.errors(include_url=False):
+        for item in items[:MAX_PROBLEMS_PER_FILE]:
             field, message = _describe(item, root)
             problems.append(f"{label}: {field}: {message}")
+        if len(items) > MAX_PROBLEMS_PER_FILE:
+            problems.append(
+                f"{label}: {len(items) - MAX_PROBLEMS_PER_FILE} more problem(s) not shown; "
+                "fix the ones above first"
+            )
         raise ConfigError(problems) from None
+
+
+def _read(root: Path, relative: str) -> dict[str, Any]:
+    """The mapping in `root/relative`; ConfigError when it cannot be read as config data."""
+    path = root / relative
+    if outside(path, root):
+        raise ConfigError([refused_link(relative)])
+    try:
+        return read_config_file(path, relative)
+    except ReadError as error:
+        raise ConfigError(error.problems) from None
+
+
+def _print_warning(warning: str) -> None:
+    print(f"warning: {warning}", file=sys.stderr)
+
+
+def _bounded(problem: str) -> str:
+    """`problem` on one line, cut if a value made it longer than any message we write."""
+    problem = printable(problem)
+    if len(problem) <= MAX_PROBLEM_CHARS:
+        return problem
+    return f"{problem[: MAX_PROBLEM_CHARS - 50]}... ({len(problem)} characters in all)"
 
 
 _PROJECT = TypeAdapter(ProjectConfig)
 _SERVICE: TypeAdapter[AnyService] = TypeAdapter(ServiceSpec)
 
 
-def load_config(root: Path) -> PlatformConfig:
+def load_config(root: Path, warn: Callable[[str], None] = _print_warning) -> PlatformConfig:
     """Read and validate `platform.yaml` and every `workers/*/service.yaml` under `root`.
 
-    Raises ConfigError listing every problem found; returns nothing partial.
+    Raises ConfigError listing every problem found; returns nothing partial. `warn` receives
+    what deserves a word but does not stop synth (default: a `warning:` line on stderr).
     """
     problems: list[str] = []
     project: ProjectConfig | None = None
     try:
-        data = _read_yaml(root / PROJECT_FILE, PROJECT_FILE)
-        project = _validate(_PROJECT, ProjectConfig, data, PROJECT_FILE)
+        project = _validate(_PROJECT, ProjectConfig, _read(root, PROJECT_FILE), PROJECT_FILE)
     except ConfigError as error:
         problems += error.problems
 
+    found = discover(root)
+    for warning in found.warnings:
+        warn(warning)
+    problems += found.problems
     services: list[AnyService] = []
     invalid: set[str] = set()
-    for spec_path in sorted((root / WORKERS_DIR).glob(f"*/{SERVICE_FILE}")):
-        label = spec_path.relative_to(root).as_posix()
+    for spec_path in found.specs:
         try:
-            data = _read_yaml(spec_path, label)
-            if "name" in data:
-                raise ConfigError([f"{label}: name: unknown key; a service is named by its folder"])
-            name = spec_path.parent.name
-            services.append(_validate(_SERVICE, ServiceSpec, {**data, "name": name}, label))
+            services.append(_load_service(root, spec_path))
         except ConfigError as error:
             problems += error.problems
             invalid.add(spec_path.parent.name)
 
     problems += _cross_checks(services, invalid)
+    if project is not None:
+        problems += _name_lengths(project, services)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError([_bounded(problem) for problem in problems])
     assert project is not None
     return PlatformConfig(root=root, project=project, services=tuple(services))
+
+
+def _load_service(root: Path, spec_path: Path) -> AnyService:
+    label = spec_path.relative_to(root).as_posix()
+    data = _read(root, label)
+    if "name" in data:
+        raise ConfigError([f"{label}: name: unknown key; a service is named by its folder"])
+    return _validate(_SERVICE, ServiceSpec, {**data, "name": spec_path.parent.name}, label)
+
+
+def _name_lengths(project: ProjectConfig, services: list[AnyService]) -> list[str]:
+    """Resource names that would be too long for AWS once project and service are joined."""
+    return [
+        f"{WORKERS_DIR}/{service.name}/{SERVICE_FILE}: name: {problem}"
+        for service in services
+        for problem in name_problems(project.project, service.name)
+    ]
 
 
 # The field of each kind that names a consumer (its queue): the consumer must be declared.

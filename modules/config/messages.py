@@ -3,6 +3,7 @@ YAML, without the union tags pydantic inserts) and what is wrong and what is all
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import types
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 
 from pydantic import BaseModel
 
-from modules.config.base import PATTERN_RULES, FieldError
+from modules.config.base import PATTERN_RULES, FieldError, field_part, quote, shorten
 from modules.config.services import SpecBase
 
 if TYPE_CHECKING:
@@ -41,16 +42,26 @@ _BOUND_RULES = {
 
 
 def _show(value: Any) -> str:
-    """A value as the user wrote it in YAML."""
+    """A value as the user wrote it in YAML; a long one as its start and its length."""
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, list):
+        return f"a list of {len(value)} item(s)"
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} key(s)"
+    return _show_scalar(value)
+
+
+def _show_scalar(value: Any) -> str:
     if value is None:
         return "an empty value"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, int):
-        return str(value)
-    return repr(value)
+    if isinstance(value, datetime.date):  # YAML reads 2024-01-01 as a date
+        return value.isoformat()
+    return shorten(str(value) if isinstance(value, int) else repr(value))
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -105,11 +116,13 @@ def _walk(root: Any, location: tuple[str | int, ...]) -> tuple[list[str], Any]:
     path: list[str] = []
     annotation = _unwrap(root)
     for part in location:
+        if part == "[key]":  # pydantic's marker of a problem with a mapping's key, not its value
+            continue
         tagged = _tagged_model(annotation, part) if isinstance(part, str) else None
         if tagged is not None:
             annotation = tagged
             continue
-        path.append(str(part))
+        path.append(field_part(str(part)))
         annotation = _child(annotation, part) if annotation is not None else None
     return path, annotation
 
@@ -172,7 +185,7 @@ def _missing(error: _Located) -> Explained:
 def _wrong_type(kind: str) -> Callable[[_Located], Explained]:
     def explain(error: _Located) -> Explained:
         message = f"must be {_TYPE_RULES[kind]}{error.got}"
-        if kind == "string_type" and isinstance(error.value, int | float):
+        if kind == "string_type" and isinstance(error.value, int | float | datetime.date):
             message += f" (quote it: '{_show(error.value)}')"
         return error.path, message
 
@@ -208,7 +221,7 @@ def _pattern(error: _Located) -> Explained:
 def _value_error(error: _Located) -> Explained:
     cause = error.ctx.get("error")
     if isinstance(cause, FieldError):
-        return (*error.path, *cause.field.split(".")), error.message
+        return (*error.path, *map(field_part, cause.field.split("."))), error.message
     return _other(error)
 
 

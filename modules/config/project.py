@@ -6,9 +6,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modules.config.base import (
     BUCKET_PATTERN,
@@ -17,9 +17,36 @@ from modules.config.base import (
     REGION_PATTERN,
     SUBNET_ID_PATTERN,
     VPC_ID_PATTERN,
+    FieldError,
     Strict,
     _repeated,
 )
+from modules.config.limits import (
+    s3_key_problem,
+    tag_count_problem,
+    tag_key_problem,
+    tag_value_problem,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def _checked(problem_of: Callable[[str], str | None]) -> AfterValidator:
+    """A validator that raises what `problem_of` finds wrong with a text."""
+
+    def check(text: str) -> str:
+        problem = problem_of(text)
+        if problem is not None:
+            raise ValueError(problem)
+        return text
+
+    return AfterValidator(check)
+
+
+# Checked one by one, so that every bad tag is reported with its key.
+TagKey = Annotated[str, _checked(tag_key_problem)]
+TagValue = Annotated[str, _checked(tag_value_problem)]
 
 
 class CreatedNetwork(Strict):
@@ -129,7 +156,9 @@ class ProjectConfig(Strict):
 
     project: str = Field(pattern=NAME_PATTERN, description="Prefix of every resource name.")
     region: str = Field(pattern=REGION_PATTERN, description="AWS region, e.g. eu-west-1.")
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags on every resource.")
+    tags: dict[TagKey, TagValue] = Field(
+        default_factory=dict, description="Tags on every resource."
+    )
     network: CreatedNetwork | ExistingNetwork = Field(
         default_factory=CreatedNetwork,
         discriminator="mode",
@@ -147,3 +176,19 @@ class ProjectConfig(Strict):
         default_factory=AlertsSpec,
         description="Where alerts go besides alert_emails: a Slack channel, if any.",
     )
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_count(cls, value: dict[str, str]) -> dict[str, str]:
+        problem = tag_count_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _state_key_fits(self) -> ProjectConfig:
+        if isinstance(self.state, S3State):
+            problem = s3_key_problem(self.state.key_prefix, self.project)
+            if problem is not None:
+                raise FieldError("state.key_prefix", problem)
+        return self

@@ -18,6 +18,7 @@ from modules.config.base import (
     Strict,
     _repeated,
 )
+from modules.config.limits import task_definition_problem
 from modules.sizing import NoFargateSize, TaskSize, fargate_size
 
 # Values CloudWatch Logs accepts for retention_in_days.
@@ -72,7 +73,7 @@ class ContainerSpec(Strict):
     @classmethod
     def _names(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
-            if not re.match(ENV_NAME_PATTERN, key):
+            if not re.fullmatch(ENV_NAME_PATTERN, key):
                 raise FieldError(key, f"a variable name must be {PATTERN_RULES[ENV_NAME_PATTERN]}")
             if key in PLATFORM_ENVIRONMENT:
                 raise FieldError(
@@ -136,6 +137,13 @@ class ServiceBase(SpecBase):
             raise FieldError(
                 "containers", f"{error} (cpu and memory add up over the containers)"
             ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _fits_a_task_definition(self) -> ServiceBase:
+        problem = task_definition_problem(self.containers)
+        if problem is not None:
+            raise FieldError("containers", problem)
         return self
 
     @property

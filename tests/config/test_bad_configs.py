@@ -82,6 +82,50 @@ def delete_file(file: str) -> Callable[[Path], None]:
     return edit
 
 
+def write_bytes(file: str, data: bytes) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        (root / file).parent.mkdir(parents=True, exist_ok=True)
+        (root / file).write_bytes(data)
+
+    return edit
+
+
+def make_folder(file: str) -> Callable[[Path], None]:
+    """`file` replaced by a folder of the same name."""
+
+    def edit(root: Path) -> None:
+        (root / file).unlink(missing_ok=True)
+        (root / file).mkdir(parents=True)
+
+    return edit
+
+
+def link_outside(file: str) -> Callable[[Path], None]:
+    """`file` replaced by a symbolic link to a copy of it outside the repository."""
+
+    def edit(root: Path) -> None:
+        outside = root.parent / f"outside-{(root / file).name}"
+        outside.write_bytes((root / file).read_bytes())
+        (root / file).unlink()
+        (root / file).symlink_to(outside)
+
+    return edit
+
+
+def rename_file(file: str, new_name: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        (root / file).rename((root / file).with_name(new_name))
+
+    return edit
+
+
+def copy_file(file: str, target: str) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        shutil.copy2(root / file, root / target)
+
+    return edit
+
+
 def copy_service(source: str, target: str) -> Callable[[Path], None]:
     """A new service folder `target` holding a copy of `source`'s folder."""
 
@@ -677,6 +721,289 @@ CORPUS = [
         ),
     ),
 ]
+
+
+# --- hostile files: each answered at once, with one bounded line ------------------------------
+
+ALIAS_BOMB = "\n".join(
+    [
+        "kind: consumer",
+        'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+        *(
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]"
+            for i in range(8)
+        ),
+        "containers: [{name: worker, environment: {BOMB: *i}}]",
+        "",
+    ]
+)
+DEEP_LIST = "kind: consumer\nconcurrency: " + "[" * 10_000 + "]" * 10_000 + "\n"
+TEN_MB_VALUE = "kind: consumer\ndescription: " + "x" * (10 * 1024 * 1024) + "\n"
+LONG_VALUE = "x" * 100_000
+FILE_LIMIT = "a config file may hold at most 131072 bytes (128 KiB)"
+ANCHORS = (
+    "YAML anchors and aliases (&name, *name) are not allowed: no field needs them, and they can "
+    "make a small file expand without bound; write the value out"
+)
+TAG_CHARACTERS = "letters, digits, spaces and _ . : / = + - @"
+
+HOSTILE = [
+    BadConfig(
+        "yaml-alias-bomb",
+        (write_text(CONSUMER, ALIAS_BOMB),),
+        (f"{CONSUMER}: line 2, column 4: {ANCHORS}",),
+    ),
+    BadConfig(
+        "yaml-anchor-and-alias",
+        (
+            write_text(
+                PRODUCER,
+                "kind: producer\nsends_to: consumer\n"
+                "containers:\n  - &worker {name: worker}\n  - *worker\n",
+            ),
+        ),
+        (f"{PRODUCER}: line 4, column 5: {ANCHORS}",),
+    ),
+    BadConfig(
+        "yaml-merge-key",
+        (replace_text(CONSUMER, "concurrency: 10\n", "<<: {concurrency: 10}\n"),),
+        (
+            f"{CONSUMER}: line 4, column 1: merge keys (<<) are not allowed: no field needs "
+            "them; write the keys out",
+        ),
+    ),
+    BadConfig(
+        "yaml-nested-10000-deep",
+        (write_text(CONSUMER, DEEP_LIST),),
+        (
+            f"{CONSUMER}: line 2, column 45: nested more than 32 levels deep; no field needs "
+            "that many",
+        ),
+    ),
+    BadConfig(
+        "file-of-10-mb",
+        (write_text(CONSUMER, TEN_MB_VALUE),),
+        (f"{CONSUMER}: {len(TEN_MB_VALUE)} bytes; {FILE_LIMIT}",),
+    ),
+    BadConfig(
+        "file-not-utf8",
+        (write_bytes(PROJECT, b"project: workers\nregion: eu-west-1\n# caf\xe9\n"),),
+        (
+            "platform.yaml: line 3: not UTF-8 text (byte 0xe9 at offset 40); config files are "
+            "read as UTF-8 only: save it as UTF-8",
+        ),
+    ),
+    BadConfig(
+        "long-bad-value-is-shortened",
+        (set_key(CONSUMER, "concurrency", LONG_VALUE),),
+        (
+            f"{CONSUMER}: concurrency: must be a whole number; got {'x' * 40!r}... "
+            "(100000 characters)",
+        ),
+    ),
+    BadConfig(
+        "long-unknown-key-is-shortened",
+        (set_key(CONSUMER, "k" * 5000, 1),),
+        (f"{CONSUMER}: {'k' * 40}... (5000 characters): unknown key; allowed: {CONSUMER_KEYS}",),
+    ),
+    BadConfig(
+        "integer-of-5000-digits",
+        (replace_text(CONSUMER, "concurrency: 10", "concurrency: " + "9" * 5000),),
+        (f"{CONSUMER}: line 4, column 14: a number of 5000 digits; numbers here have at most 100",),
+    ),
+    BadConfig(
+        "infinite-number",
+        (replace_text(CONSUMER, "processing_time_seconds: 60", "processing_time_seconds: .inf"),),
+        (f"{CONSUMER}: scaling.processing_time_seconds: must be a finite number; got .inf",),
+    ),
+    BadConfig(
+        "not-a-number",
+        (replace_text(CONSUMER, "concurrency: 10", "concurrency: .nan"),),
+        (f"{CONSUMER}: concurrency: must be a finite number; got .nan",),
+    ),
+    BadConfig(
+        "number-that-overflows-to-infinity",
+        (replace_text(INGEST, "rate_per_second: 50", "rate_per_second: -1.0e+999"),),
+        (f"{INGEST}: throttle.rate_per_second: must be a finite number; got -.inf",),
+    ),
+    BadConfig(
+        "infinite-number-in-a-request-schema",
+        (replace_text(INGEST, "maxLength: 128", "maxLength: .inf"),),
+        (f"{INGEST}: request_schema.properties.id.maxLength: must be a finite number; got .inf",),
+    ),
+    BadConfig(
+        "key-that-is-a-list",
+        (write_text(CONSUMER, "kind: consumer\n? [a, b]\n: 1\n"),),
+        (
+            f"{CONSUMER}: line 2, column 3: a key must be a plain value such as a name, not a "
+            "list or mapping",
+        ),
+    ),
+    BadConfig(
+        "many-problems-are-capped",
+        (set_key(PROJECT, "alert_emails", ["not-an-address"] * 1000),),
+        (
+            *(
+                f"platform.yaml: alert_emails.{index}: must be an email address such as "
+                "team@example.com; got 'not-an-address'"
+                for index in range(20)
+            ),
+            "platform.yaml: 980 more problem(s) not shown; fix the ones above first",
+        ),
+    ),
+    # --- which files are specs
+    BadConfig(
+        "spec-named-service-yml",
+        (rename_file(PRODUCER, "service.yml"),),
+        (
+            "workers/producer/service.yml: looks like a service spec, but only files named "
+            "service.yaml are read; rename it to service.yaml",
+        ),
+    ),
+    BadConfig(
+        "spec-named-Service-yaml",
+        (rename_file(PRODUCER, "Service.yaml"),),
+        (
+            "workers/producer/Service.yaml: looks like a service spec, but only files named "
+            "service.yaml are read; rename it to service.yaml",
+        ),
+    ),
+    BadConfig(
+        "spec-named-service-YAML-beside-the-real-one",
+        (copy_file(CONSUMER, "workers/consumer/service.YAML"),),
+        (
+            "workers/consumer/service.YAML: looks like a service spec, but only files named "
+            "service.yaml are read; rename it to service.yaml (or merge it into the "
+            "service.yaml there)",
+        ),
+    ),
+    BadConfig(
+        "spec-outside-any-folder",
+        (copy_file(PRODUCER, "workers/service.yaml"),),
+        (
+            "workers/service.yaml: a service spec belongs in its service's folder: "
+            "workers/<name>/service.yaml",
+        ),
+    ),
+    BadConfig(
+        "spec-is-a-folder",
+        (make_folder(PRODUCER),),
+        ("workers/producer/service.yaml: must be a file; this is not a regular file",),
+    ),
+    BadConfig(
+        "spec-links-out-of-the-repository",
+        (link_outside(PRODUCER),),
+        (
+            "workers/producer/service.yaml: is a symbolic link to a file outside the "
+            "repository; refused: a config file must be reviewed and versioned with the "
+            "repository (copy it in instead)",
+        ),
+    ),
+    BadConfig(
+        "project-file-links-out-of-the-repository",
+        (link_outside(PROJECT),),
+        (
+            "platform.yaml: is a symbolic link to a file outside the repository; refused: a "
+            "config file must be reviewed and versioned with the repository (copy it in "
+            "instead)",
+        ),
+    ),
+    # --- AWS limits
+    BadConfig(
+        "tag-key-with-aws-prefix",
+        (set_key(PROJECT, "tags.AWS:owner", "me"),),
+        (
+            "platform.yaml: tags.AWS:owner: a tag key may not start with 'aws:' in any case: "
+            "AWS reserves it; got 'AWS:owner'",
+        ),
+    ),
+    BadConfig(
+        "tag-value-with-aws-prefix",
+        (set_key(PROJECT, "tags.owner", "aws:me"),),
+        (
+            "platform.yaml: tags.owner: a tag value may not start with 'aws:' in any case: "
+            "AWS reserves it; got 'aws:me'",
+        ),
+    ),
+    BadConfig(
+        "tag-value-over-256-characters",
+        (set_key(PROJECT, "tags.owner", "v" * 257),),
+        (
+            "platform.yaml: tags.owner: a tag value may be at most 256 characters; got "
+            f"{'v' * 40!r}... (257 characters)",
+        ),
+    ),
+    BadConfig(
+        "tag-key-over-128-characters",
+        (set_key(PROJECT, "tags", {"k" * 129: "v"}),),
+        (
+            f"platform.yaml: tags.{'k' * 40}... (129 characters): a tag key must be 1 to 128 "
+            f"characters; got {'k' * 40!r}... (129 characters)",
+        ),
+    ),
+    BadConfig(
+        "tag-key-with-a-character-aws-refuses",
+        (set_key(PROJECT, "tags", {"cost#center": "42"}),),
+        (
+            f"platform.yaml: tags.cost#center: a tag key may hold only {TAG_CHARACTERS}; "
+            "got 'cost#center'",
+        ),
+    ),
+    BadConfig(
+        "tag-the-platform-sets",
+        (set_key(PROJECT, "tags.Service", "billing"),),
+        (
+            "platform.yaml: tags.Service: is set by the platform on every resource (Project, "
+            "Service, ManagedBy); choose another key; got 'Service'",
+        ),
+    ),
+    BadConfig(
+        "more-tags-than-aws-allows",
+        (set_key(PROJECT, "tags", {f"tag{index}": "v" for index in range(47)}),),
+        (
+            "platform.yaml: tags: AWS allows at most 50 tags on a resource, and the platform "
+            "adds 4 (Project, Service, ManagedBy, Name): at most 46 here; got 47",
+        ),
+    ),
+    BadConfig(
+        "variable-name-with-a-newline",
+        (set_key(PRODUCER, "containers.0.environment", {"MAX\n": "5"}),),
+        (
+            f"{PRODUCER}: containers.0.environment.MAX\\n: a variable name must be uppercase "
+            "letters, digits and '_', not starting with a digit",
+        ),
+    ),
+    BadConfig(
+        "environment-beyond-the-task-definition-size",
+        (
+            set_key(
+                PRODUCER,
+                "containers.0.environment",
+                {f"VALUE_{index}": "x" * 1000 for index in range(60)},
+            ),
+        ),
+        (
+            f"{PRODUCER}: containers: the task definition would take about 68042 bytes (61898 "
+            "of them the containers' names, environment and command); ECS accepts at most "
+            "65536 (64 KiB): keep large values in the image or a parameter store, not in the "
+            "environment",
+        ),
+    ),
+    BadConfig(
+        "state-key-prefix-beyond-s3-key-length",
+        (
+            set_key(
+                PROJECT, "state", {"backend": "s3", "bucket": "tf-state", "key_prefix": "p/" * 500}
+            ),
+        ),
+        (
+            "platform.yaml: state.key_prefix: state keys are "
+            "<key_prefix><project>/<stack>.tfstate, up to 1036 bytes with this prefix; S3 allows "
+            "at most 1024",
+        ),
+    ),
+]
+CORPUS += HOSTILE
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[case.id for case in CORPUS])
