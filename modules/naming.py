@@ -27,7 +27,7 @@ def log_group_name(project: str, service: str) -> str:
 
 
 def log_group_prefix(project: str) -> str:
-    """Every log group of the project starts with this (the execution role may write only there)."""
+    """Every log group of the project starts with this (the failure alerts link into them)."""
     return f"/{project}/"
 
 
@@ -56,7 +56,7 @@ def alert_key_alias(project: str) -> str:
 
 
 def flow_log_group_name(project: str) -> str:
-    """The VPC flow log group: outside `log_group_prefix`, where execution roles cannot write."""
+    """The VPC flow log group: outside `log_group_prefix`, which holds only services' groups."""
     return f"/{project}-network/vpc-flow-logs"
 
 

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from modules.cdk import Construct, aws
-from modules.iam import Condition, Statement, policy_document
+from modules.iam import Condition, Statement, policy_document, source_conditions
 from modules.naming import alert_key_alias, alert_topic_name
 
 if TYPE_CHECKING:
@@ -75,7 +75,12 @@ class AlertTopic(Construct):
         emails: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        same_account = Condition("StringEquals", "aws:SourceAccount", (account_id,))
+        self._project = project
+        # Every topic under this key is named `<project>-alerts...` (add_topic checks it).
+        self._topic_arn_prefix = (
+            f"arn:{partition}:sns:{region}:{account_id}:{alert_topic_name(project)}"
+        )
+        same_account = source_conditions(account_id)[0]
         account_root = {"AWS": (f"arn:{partition}:iam::{account_id}:root",)}
         key_policy = policy_document(
             self,
@@ -106,13 +111,21 @@ class AlertTopic(Construct):
             ),
             # No aws:SourceAccount here: EventBridge's KMS requests do not carry it, and AWS says
             # the condition is not supported for EventBridge-to-encrypted-topic delivery (SNS guide,
-            # "Key management"; landing-zone-accelerator issue 407: every event was dropped).
-            # The topic policy below still admits only this account's EventBridge.
+            # "Key management"; every event would be dropped). SNS names the topic in the
+            # encryption context, so the key serves EventBridge for this project's alert topics of
+            # this account only; the topic policy below admits only this account's EventBridge.
             Statement(
                 sid="EventBridgeEncrypts",
                 principals={"Service": ("events.amazonaws.com",)},
                 actions=KEY_USE_ACTIONS,
                 resources=("*",),
+                conditions=(
+                    Condition(
+                        "StringLike",
+                        "kms:EncryptionContext:aws:sns:topicArn",
+                        (f"{self._topic_arn_prefix}*",),
+                    ),
+                ),
             ),
         )
         self.key = aws.kms_key.KmsKey(
@@ -144,7 +157,13 @@ class AlertTopic(Construct):
     def add_topic(self, construct_id: str, name: str) -> aws.sns_topic.SnsTopic:
         """A topic encrypted with this construct's key that this account's alarms and rules may
         publish to (`<construct_id>`, `<construct_id>_policy`, `<construct_id>_policy_attachment`).
+
+        `name` must start with the alert topic's name: the key serves EventBridge only for those.
         """
+        if not name.startswith(alert_topic_name(self._project)):
+            raise ValueError(
+                f"{name}: an alert topic's name starts with {alert_topic_name(self._project)}"
+            )
         topic = aws.sns_topic.SnsTopic(
             self, construct_id, name=name, kms_master_key_id=self.key.arn
         )

@@ -29,9 +29,10 @@ class FargateServiceProps(TaskDefinitionProps):
 
 
 class FargateService(Construct):
-    """Task role, task definition and ECS service in the cluster's private subnets.
+    """Task role, execution role, task definition and ECS service in the cluster's private subnets.
 
-    Public fields: `task_role`, `task_definition`, `service`, `container_definitions` (the
+    Public fields: `task_role`, `execution_role`, `task_definition`, `service`,
+    `container_definitions` (the
     Python value behind the task definition's JSON, for tests and reviews).
     """
 
@@ -39,6 +40,7 @@ class FargateService(Construct):
         super().__init__(scope, construct_id)
         task = add_worker_task(self, props)
         self.task_role = task.task_role
+        self.execution_role = task.execution_role
         self.task_definition = task.task_definition
         self.container_definitions = task.container_definitions
         ecs = aws.ecs_service

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from modules.cdk import Construct, Fn, aws
 from modules.constructs.task_definition import run_task_statements
 from modules.constructs.work_queue import add_alarmed_dead_letter_queue
-from modules.iam import Statement, role_with_policy
+from modules.iam import Statement, role_with_policy, source_conditions
 from modules.naming import resource_name
 from workers.runtime.jobs.schema import DISPATCH_TIMEOUT_SECONDS
 from workers.runtime.jobs.settings import LaunchSettings, PlatformSettings, QueueType
@@ -48,6 +48,13 @@ BATCH_SIZE = 10
 # Two concurrent dispatchers, Lambda's least for an SQS source: a message is dispatched in well
 # under a second, and more dispatchers would only contend for the same slot item.
 DISPATCHER_CONCURRENCY = 2
+# The reaper's reserved concurrency: each stopped task is one event settled in a few calls that
+# contend on the same status items, so more reapers at once only retry each other's conditional
+# updates. A bound also keeps a burst of stopped tasks from taking the account's concurrency.
+# Lambda retries throttled asynchronous events (for up to their maximum age, 6 hours) before the
+# DLQ, so a burst waits, it is not lost. Reserving needs 10 unreserved executions left in the
+# account: an account still at Lambda's new-account quota of 10 must raise it first.
+REAPER_CONCURRENCY = 2
 # One event is settled in a few DynamoDB and SQS calls.
 REAPER_TIMEOUT_SECONDS = 30
 # An event the reaper failed 3 times (Lambda retries asynchronous events twice) is kept here.
@@ -76,7 +83,8 @@ class JobDispatchProps:
     queue: the job queue and its DLQ.
     table_name / table_arn: the status table.
     cluster: handles from the cluster stack.
-    family / task_definition_arn / task_role_arn / container: the job's task.
+    family / task_definition_arn / task_role_arn / execution_role_arn / container: the job's
+        task.
     log_group: the job's log group (the logs stack's): both functions write there too.
     partition, region, account_id: for ARNs.
     alert_topic_arn: where the reaper DLQ's alarm goes.
@@ -92,6 +100,7 @@ class JobDispatchProps:
     family: str
     task_definition_arn: str
     task_role_arn: str
+    execution_role_arn: str
     container: str
     log_group: str
     partition: str
@@ -150,6 +159,7 @@ class JobDispatch(Construct):
                 family=props.family,
                 cluster=props.cluster,
                 task_role_arn=props.task_role_arn,
+                execution_role_arn=props.execution_role_arn,
                 partition=props.partition,
                 region=props.region,
                 account_id=props.account_id,
@@ -221,6 +231,7 @@ class JobDispatch(Construct):
             environment=props.platform_settings().to_env(),
             description=f"Settles jobs whose {props.family} task stopped",
             dead_letter_arn=self.reaper_dead_letter_queue.arn,
+            reserved_concurrency=REAPER_CONCURRENCY,
         )
         events = aws.cloudwatch_event_rule
         self.rule = events.CloudwatchEventRule(
@@ -246,14 +257,14 @@ class JobDispatch(Construct):
         )
 
     def _role(self, part: str, *statements: Statement) -> aws.iam_role.IamRole:
-        # No aws:SourceAccount condition in the trust policy: attaching the role to a function
-        # takes iam:PassRole in this account, and Lambda documents no source keys for it.
         return role_with_policy(
             self,
             f"{part}_role",
             name=resource_name(self.props.name, part),
             service=LAMBDA_PRINCIPAL,
             statements=statements,
+            # Confused deputy: Lambda may assume the role only for this account's functions.
+            trust_conditions=source_conditions(self.props.account_id),
         )
 
     def _function(
@@ -265,6 +276,7 @@ class JobDispatch(Construct):
         environment: dict[str, str],
         description: str,
         dead_letter_arn: str | None = None,
+        reserved_concurrency: int | None = None,
     ) -> aws.lambda_function.LambdaFunction:
         function = aws.lambda_function
         extra: dict[str, Any] = {}
@@ -272,6 +284,8 @@ class JobDispatch(Construct):
             extra["dead_letter_config"] = function.LambdaFunctionDeadLetterConfig(
                 target_arn=dead_letter_arn
             )
+        if reserved_concurrency is not None:
+            extra["reserved_concurrent_executions"] = reserved_concurrency
         return function.LambdaFunction(
             self,
             part,

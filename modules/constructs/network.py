@@ -10,7 +10,7 @@ import ipaddress
 from typing import TYPE_CHECKING
 
 from modules.cdk import Construct, Fn, aws
-from modules.iam import Condition, Statement, role_with_policy
+from modules.iam import Statement, role_with_policy, source_conditions
 from modules.naming import flow_log_group_name, resource_name
 
 if TYPE_CHECKING:
@@ -62,8 +62,8 @@ def private_subnet_cidrs(cidr: str, count: int) -> list[str]:
 class PrivateNetwork(Construct):
     """A new VPC whose tasks reach AWS only through VPC endpoints: no NAT, no internet gateway.
 
-    `account_id`: this account (a Terraform reference), for the flow log role's
-    `aws:SourceAccount` condition.
+    `account_id`, `partition`: this account and its partition (Terraform references), for the
+    flow log role's confused-deputy conditions.
 
     Public fields: `vpc`, `vpc_id`, `subnets`, `private_subnet_ids`, `route_table`,
     `task_security_group`, `endpoint_security_group`, `s3_endpoint`, `dynamodb_endpoint`,
@@ -78,6 +78,7 @@ class PrivateNetwork(Construct):
         project: str,
         region: str,
         account_id: str,
+        partition: str,
         network: CreatedNetwork,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -133,7 +134,9 @@ class PrivateNetwork(Construct):
             "HTTPS to DynamoDB through the gateway endpoint (job status)",
             prefix_list_id=self.dynamodb_endpoint.prefix_list_id,
         )
-        self.flow_log = self._rejected_traffic_log(project, account_id)
+        self.flow_log = self._rejected_traffic_log(
+            project, f"arn:{partition}:ec2:{region}:{account_id}", account_id
+        )
 
     def _private_subnets(self, project: str, network: CreatedNetwork) -> list[aws.subnet.Subnet]:
         """One subnet per AZ, all on the private route table (which has only the local route)."""
@@ -229,7 +232,9 @@ class PrivateNetwork(Construct):
             self, "default_security_group", vpc_id=self.vpc_id, ingress=[], egress=[]
         )
 
-    def _rejected_traffic_log(self, project: str, account_id: str) -> aws.flow_log.FlowLog:
+    def _rejected_traffic_log(
+        self, project: str, ec2_arn: str, account_id: str
+    ) -> aws.flow_log.FlowLog:
         """Flow log of REJECTED traffic only, kept 14 days.
 
         Without a NAT gateway, a worker calling a service that has no endpoint fails with a
@@ -245,7 +250,8 @@ class PrivateNetwork(Construct):
             "flow_log_role",
             name=resource_name(project, "vpc-flow-logs"),
             service="vpc-flow-logs.amazonaws.com",
-            trust_conditions=(Condition("StringEquals", "aws:SourceAccount", (account_id,)),),
+            # Confused deputy: only flow logs of this account (VPC guide, flow logs IAM role).
+            trust_conditions=source_conditions(account_id, f"{ec2_arn}:vpc-flow-log/*"),
             statements=(
                 # AWS's example grants these on "*" (and CreateLogGroup); the group exists before
                 # the flow log, so the role gets this one group and its streams only.

@@ -25,7 +25,7 @@ from modules.constructs.task_definition import (
     run_task_statements,
 )
 from modules.constructs.work_queue import add_alarmed_dead_letter_queue
-from modules.iam import Condition, Statement, role_with_policy
+from modules.iam import Statement, role_with_policy, source_conditions
 from modules.naming import resource_name
 
 if TYPE_CHECKING:
@@ -44,18 +44,16 @@ class ScheduledFargateTaskProps(TaskDefinitionProps):
     schedule, its role `<name>-scheduler` and its DLQ `<name>-dlq`), and
 
     spec: the job's spec (schedule, time zone, enabled, task count, retry, flexible window).
-    partition: the AWS partition (ARNs in the scheduler's policy).
     alert_topic_arn: where the DLQ alarm goes.
     """
 
     spec: ScheduledSpec
-    partition: str
     alert_topic_arn: str
 
 
 class ScheduledFargateTask(Construct):
-    """Public fields: `task_role`, `task_definition`, `container_definitions`, `dead_letter_queue`,
-    `dead_letter_alarm`, `scheduler_role`, `schedule`."""
+    """Public fields: `task_role`, `execution_role`, `task_definition`, `container_definitions`,
+    `dead_letter_queue`, `dead_letter_alarm`, `scheduler_role`, `schedule`."""
 
     def __init__(
         self, scope: Construct, construct_id: str, props: ScheduledFargateTaskProps
@@ -64,6 +62,7 @@ class ScheduledFargateTask(Construct):
         spec = props.spec
         task = add_worker_task(self, props)
         self.task_role = task.task_role
+        self.execution_role = task.execution_role
         self.task_definition = task.task_definition
         self.container_definitions = task.container_definitions
 
@@ -86,9 +85,12 @@ class ScheduledFargateTask(Construct):
             "scheduler_role",
             name=resource_name(props.name, "scheduler"),
             service=SCHEDULER_PRINCIPAL,
-            # Confused deputy: only schedules of this account may use the role.
-            trust_conditions=(Condition("StringEquals", "aws:SourceAccount", (props.account_id,)),),
-            statements=scheduler_statements(props, self.task_role.arn, self.dead_letter_queue.arn),
+            # Confused deputy: only this account's schedules in their group may use the role
+            # (EventBridge Scheduler guide, execution role: aws:SourceAccount, aws:SourceArn).
+            trust_conditions=source_conditions(props.account_id, schedule_group_arn(props)),
+            statements=scheduler_statements(
+                props, self.task_role.arn, self.execution_role.arn, self.dead_letter_queue.arn
+            ),
         )
 
         scheduler = aws.scheduler_schedule
@@ -141,8 +143,18 @@ class ScheduledFargateTask(Construct):
         )
 
 
+def schedule_group_arn(props: ScheduledFargateTaskProps) -> str:
+    return (
+        f"arn:{props.partition}:scheduler:{props.region}:{props.account_id}:"
+        f"schedule-group/{SCHEDULE_GROUP}"
+    )
+
+
 def scheduler_statements(
-    props: ScheduledFargateTaskProps, task_role_arn: str, dead_letter_queue_arn: str
+    props: ScheduledFargateTaskProps,
+    task_role_arn: str,
+    execution_role_arn: str,
+    dead_letter_queue_arn: str,
 ) -> tuple[Statement, ...]:
     """All the schedule's role may do: start this job's tasks in this cluster, hand them their
     two roles, tag them as they start, and report a run it could not start."""
@@ -151,6 +163,7 @@ def scheduler_statements(
             family=props.name,
             cluster=props.cluster,
             task_role_arn=task_role_arn,
+            execution_role_arn=execution_role_arn,
             partition=props.partition,
             region=props.region,
             account_id=props.account_id,

@@ -1,9 +1,14 @@
-"""A worker's task: its task role and its Fargate task definition, shared by services and jobs.
+"""A worker's task: its task role, its execution role and its Fargate task definition, shared by
+services and jobs.
 
 Every container runs the worker's one image as a numeric non-root user on a read-only root
 filesystem (only /tmp is writable), with an init process to reap children and forward signals,
 and logs to the worker's log group, which the logs stack owns. The task size is the smallest
 valid Fargate size that holds the containers together (`ServiceBase.task_size`).
+
+Each worker has its own execution role (what ECS uses to start its tasks), allowed to pull only
+its own image and write only its own log group: one worker's tasks can neither run another's
+image nor write into another's logs.
 """
 
 from __future__ import annotations
@@ -13,12 +18,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from modules.cdk import aws
-from modules.iam import Condition, Statement, role_with_policy
+from modules.iam import Condition, Statement, role_with_policy, source_conditions
 from modules.naming import resource_name
 from modules.stacks.cluster import (
     CLUSTER_ARN,
     CLUSTER_NAME,
-    EXECUTION_ROLE_ARN,
     PRIVATE_SUBNET_IDS,
     TASK_SECURITY_GROUP_ID,
 )
@@ -40,6 +44,10 @@ TASKS_SERVICE_PRINCIPAL = "ecs-tasks.amazonaws.com"
 # Where services and jobs start their tasks: on-demand Fargate, named rather than left to the
 # cluster's default, because a Spot interruption mid-message costs a redelivery (mid-job, a rerun).
 CAPACITY_PROVIDER = "FARGATE"
+# What ECS does with the execution role on Fargate: pull the image (the AWS-managed
+# AmazonEC2ContainerRegistryPullOnly policy lists the same actions) and write the awslogs streams.
+IMAGE_PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+LOG_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,6 @@ class ClusterHandles:
 
     cluster_arn: str
     cluster_name: str
-    execution_role_arn: str
     private_subnet_ids: list[str]
     task_security_group_id: str
 
@@ -57,7 +64,6 @@ class ClusterHandles:
         return cls(
             cluster_arn=state.get_string(CLUSTER_ARN),
             cluster_name=state.get_string(CLUSTER_NAME),
-            execution_role_arn=state.get_string(EXECUTION_ROLE_ARN),
             private_subnet_ids=state.get_list(PRIVATE_SUBNET_IDS),
             task_security_group_id=state.get_string(TASK_SECURITY_GROUP_ID),
         )
@@ -67,14 +73,17 @@ class ClusterHandles:
 class TaskDefinitionProps:
     """What a worker's task needs.
 
-    name: task definition family and task role name (`<name>-task`).
+    name: task definition family, task role name (`<name>-task`) and execution role name
+        (`<name>-execution`).
     spec: the service or job spec (containers, task size).
-    cluster: handles from the cluster stack (the execution role).
+    cluster: handles from the cluster stack.
     image_uri: `<repository url>:<tag>` every container runs.
     image_build: the resource that pushes that image; the task definition waits for it.
-    log_group: the worker's log group (naming.log_group_name; the logs stack creates it).
-    region: the project's region (awslogs needs it).
-    account_id: this account; the task role trusts ECS only on its behalf.
+    repository_arn: the image's ECR repository, the only one the execution role may pull from.
+    log_group: the worker's log group (naming.log_group_name; the logs stack creates it), the
+        only one the execution role may write to.
+    region, partition: the project's region (awslogs needs it) and partition, for ARNs.
+    account_id: this account; both roles trust ECS only on its behalf.
     environment: platform variables, added to each container's own.
     task_role_statements: everything the task's code may do; nothing else.
     stop_timeout: seconds between SIGTERM and SIGKILL (Fargate: at most 120). Default: 30.
@@ -85,8 +94,10 @@ class TaskDefinitionProps:
     cluster: ClusterHandles
     image_uri: str
     image_build: DataResource
+    repository_arn: str
     log_group: str
     region: str
+    partition: str
     account_id: str
     environment: Mapping[str, str]
     task_role_statements: tuple[Statement, ...]
@@ -99,12 +110,14 @@ class WorkerTask:
     (for tests and reviews)."""
 
     task_role: aws.iam_role.IamRole
+    execution_role: aws.iam_role.IamRole
     task_definition: aws.ecs_task_definition.EcsTaskDefinition
     container_definitions: list[dict[str, Any]]
 
 
 def add_worker_task(scope: Construct, props: TaskDefinitionProps) -> WorkerTask:
-    """Add the task role (`task_role`) and the task definition (`task_definition`) to `scope`.
+    """Add the task role (`task_role`), the execution role (`execution_role`) and the task
+    definition (`task_definition`) to `scope`.
 
     A function rather than a construct of its own: the services created before jobs existed
     keep their resources' addresses (a construct in between would rename, so replace, them).
@@ -115,8 +128,15 @@ def add_worker_task(scope: Construct, props: TaskDefinitionProps) -> WorkerTask:
         name=resource_name(props.name, "task"),
         service=TASKS_SERVICE_PRINCIPAL,
         statements=props.task_role_statements,
-        # Confused deputy: ECS may assume this role only for tasks of this account.
-        trust_conditions=(Condition("StringEquals", "aws:SourceAccount", (props.account_id,)),),
+        trust_conditions=tasks_trust(props),
+    )
+    execution_role = role_with_policy(
+        scope,
+        "execution_role",
+        name=resource_name(props.name, "execution"),
+        service=TASKS_SERVICE_PRINCIPAL,
+        statements=execution_statements(props),
+        trust_conditions=tasks_trust(props),
     )
     definitions = container_definitions(props)
     task = aws.ecs_task_definition
@@ -132,7 +152,7 @@ def add_worker_task(scope: Construct, props: TaskDefinitionProps) -> WorkerTask:
         runtime_platform=task.EcsTaskDefinitionRuntimePlatform(
             operating_system_family="LINUX", cpu_architecture="X86_64"
         ),
-        execution_role_arn=props.cluster.execution_role_arn,
+        execution_role_arn=execution_role.arn,
         task_role_arn=task_role.arn,
         # Task storage, writable, gone with the task: the root filesystem stays read-only.
         volume=[task.EcsTaskDefinitionVolume(name=TMP_VOLUME)],
@@ -140,7 +160,40 @@ def add_worker_task(scope: Construct, props: TaskDefinitionProps) -> WorkerTask:
         # A task definition naming a tag that was never pushed would fail every task start.
         depends_on=[props.image_build],
     )
-    return WorkerTask(task_role, task_definition, definitions)
+    return WorkerTask(task_role, execution_role, task_definition, definitions)
+
+
+def tasks_trust(props: TaskDefinitionProps) -> tuple[Condition, ...]:
+    """Confused deputy: ECS may assume the worker's roles only for this account's ECS resources
+    (ECS developer guide, task IAM role: aws:SourceAccount and aws:SourceArn)."""
+    return source_conditions(
+        props.account_id, f"arn:{props.partition}:ecs:{props.region}:{props.account_id}:*"
+    )
+
+
+def execution_statements(props: TaskDefinitionProps) -> tuple[Statement, ...]:
+    """What ECS needs to start the worker's tasks: its own image and its own log streams."""
+    log_group_arn = (
+        f"arn:{props.partition}:logs:{props.region}:{props.account_id}:log-group:{props.log_group}"
+    )
+    return (
+        Statement(
+            sid="EcrLogin",
+            actions=("ecr:GetAuthorizationToken",),
+            # GetAuthorizationToken supports no resource-level permission: AWS requires "*". The
+            # token alone reads nothing; the statement below says which repository it opens.
+            resources=("*",),
+        ),
+        Statement(
+            sid="PullOwnImage", actions=IMAGE_PULL_ACTIONS, resources=(props.repository_arn,)
+        ),
+        # Both actions authorize on the log-stream resource type.
+        Statement(
+            sid="WriteOwnLogs",
+            actions=LOG_WRITE_ACTIONS,
+            resources=(f"{log_group_arn}:log-stream:*",),
+        ),
+    )
 
 
 def container_definitions(props: TaskDefinitionProps) -> list[dict[str, Any]]:
@@ -206,6 +259,7 @@ def run_task_statements(
     family: str,
     cluster: ClusterHandles,
     task_role_arn: str,
+    execution_role_arn: str,
     partition: str,
     region: str,
     account_id: str,
@@ -234,7 +288,7 @@ def run_task_statements(
         Statement(
             sid="PassJobTaskRoles",
             actions=("iam:PassRole",),
-            resources=(task_role_arn, cluster.execution_role_arn),
+            resources=(task_role_arn, execution_role_arn),
             conditions=(
                 Condition("StringEquals", "iam:PassedToService", (TASKS_SERVICE_PRINCIPAL,)),
             ),

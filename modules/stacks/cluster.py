@@ -1,6 +1,8 @@
-"""The cluster stack: where tasks run (network), the ECS cluster, and the shared execution role.
+"""The cluster stack: where tasks run (network) and the ECS cluster.
 
-Applied first: every service stack reads its outputs through `remote_state("cluster")`.
+Applied first: every service stack reads its outputs through `remote_state("cluster")`. Task
+execution roles are not here: each service's stack has its own, limited to its own image
+repository and log group (task_definition.py).
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ from typing import TYPE_CHECKING
 from modules.cdk import aws
 from modules.config import CreatedNetwork
 from modules.constructs.network import ExistingPrivateNetwork, PrivateNetwork
-from modules.iam import Condition, Statement, role_with_policy
-from modules.naming import cluster_name, log_group_prefix, repository_name, resource_name
+from modules.naming import cluster_name
 from modules.stacks.base import PlatformStack
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ PRIVATE_SUBNET_IDS = "private_subnet_ids"
 TASK_SECURITY_GROUP_ID = "task_security_group_id"
 CLUSTER_NAME = "cluster_name"
 CLUSTER_ARN = "cluster_arn"
-EXECUTION_ROLE_ARN = "execution_role_arn"
 VPC_ID = "vpc_id"
 
 # Services pick their own strategy; one that does not gets on-demand Fargate, because a Spot
@@ -39,12 +39,14 @@ class ClusterStack(PlatformStack):
         account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
         network_config = self.project.network
         if isinstance(network_config, CreatedNetwork):
+            partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
             self.network: PrivateNetwork | ExistingPrivateNetwork = PrivateNetwork(
                 self,
                 "network",
                 project=project,
                 region=self.project.region,
                 account_id=account_id,
+                partition=partition,
                 network=network_config,
             )
         else:
@@ -70,7 +72,6 @@ class ClusterStack(PlatformStack):
                 )
             ],
         )
-        self.execution_role = self._execution_role(project, account_id)
 
         self.output(
             PRIVATE_SUBNET_IDS, self.network.private_subnet_ids, "Private subnets tasks run in."
@@ -82,47 +83,4 @@ class ClusterStack(PlatformStack):
         )
         self.output(CLUSTER_NAME, self.cluster.name, "Name of the ECS cluster services run in.")
         self.output(CLUSTER_ARN, self.cluster.arn, "ARN of the ECS cluster services run in.")
-        self.output(
-            EXECUTION_ROLE_ARN,
-            self.execution_role.arn,
-            "Task execution role: pulls this project's images, writes to its log groups.",
-        )
         self.output(VPC_ID, self.network.vpc_id, "VPC the tasks run in.")
-
-    def _execution_role(self, project: str, account_id: str) -> aws.iam_role.IamRole:
-        """The role ECS uses to start any task of this project: pull its image, write its logs."""
-        partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
-        region = self.project.region
-
-        def arn(service: str, resource: str) -> str:
-            return f"arn:{partition}:{service}:{region}:{account_id}:{resource}"
-
-        return role_with_policy(
-            self,
-            "execution_role",
-            name=resource_name(project, "task-execution"),
-            service="ecs-tasks.amazonaws.com",
-            trust_conditions=(Condition("StringEquals", "aws:SourceAccount", (account_id,)),),
-            statements=(
-                Statement(
-                    sid="EcrLogin",
-                    actions=("ecr:GetAuthorizationToken",),
-                    # GetAuthorizationToken supports no resource-level permission: AWS requires "*".
-                    resources=("*",),
-                ),
-                Statement(
-                    sid="PullProjectImages",
-                    actions=(
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                    ),
-                    resources=(arn("ecr", f"repository/{repository_name(project, '*')}"),),
-                ),
-                Statement(
-                    sid="WriteProjectLogs",
-                    actions=("logs:CreateLogStream", "logs:PutLogEvents"),
-                    resources=(arn("logs", f"log-group:{log_group_prefix(project)}*:*"),),
-                ),
-            ),
-        )

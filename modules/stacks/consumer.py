@@ -14,7 +14,7 @@ from modules.constructs.backlog_scaling import BacklogScaling, BacklogScalingPro
 from modules.constructs.fargate_service import FargateService, FargateServiceProps
 from modules.constructs.task_definition import ClusterHandles
 from modules.constructs.work_queue import WorkQueue, WorkQueueProps
-from modules.iam import Statement
+from modules.iam import Condition, Statement
 from modules.naming import log_group_name, resource_name
 from modules.stacks.base import PlatformStack
 from modules.stacks.logs import ALERT_TOPIC_ARN
@@ -38,6 +38,9 @@ CONSUMER_QUEUE_ACTIONS = (
 )
 # Scale-in protection of the task while it holds messages (via the ECS agent's endpoint).
 TASK_PROTECTION_ACTIONS = ("ecs:GetTaskProtection", "ecs:UpdateTaskProtection")
+# The tag ECS puts on every task of a service when the service enables ECS managed tags
+# (fargate_service.py does): its value is the service's name.
+SERVICE_NAME_TAG = "aws:ecs:serviceName"
 
 
 class ConsumerStack(PlatformStack):
@@ -72,8 +75,10 @@ class ConsumerStack(PlatformStack):
                 cluster=cluster,
                 image_uri=self.image.uri,
                 image_build=self.image.build,
+                repository_arn=self.image.repository.arn,
                 log_group=log_group_name(project, service.name),
                 region=region,
+                partition=partition,
                 account_id=account_id,
                 environment={
                     "AWS_REGION": region,
@@ -94,11 +99,17 @@ class ConsumerStack(PlatformStack):
                     Statement(
                         sid="ProtectOwnTasks",
                         actions=TASK_PROTECTION_ACTIONS,
-                        # Task ARNs carry the cluster name: this is every task of this cluster,
-                        # nothing else. (No ecs:cluster condition: a condition on a key an action
-                        # does not supply fails closed, and protection would silently not work.)
+                        # Task ARNs carry the cluster name, and both actions take the task's
+                        # tags as conditions: this service's tasks in this cluster, no other.
                         resources=(
                             f"arn:{partition}:ecs:{region}:{account_id}:task/{cluster.cluster_name}/*",
+                        ),
+                        conditions=(
+                            Condition(
+                                "StringEquals",
+                                f"aws:ResourceTag/{SERVICE_NAME_TAG}",
+                                (service_name,),
+                            ),
                         ),
                     ),
                 ),

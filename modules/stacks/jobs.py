@@ -71,8 +71,10 @@ class JobStack(PlatformStack):
                 cluster=cluster,
                 image_uri=self.image.uri,
                 image_build=self.image.build,
+                repository_arn=self.image.repository.arn,
                 log_group=log_group,
                 region=region,
+                partition=partition,
                 account_id=account_id,
                 environment={
                     "AWS_REGION": region,
@@ -109,6 +111,7 @@ class JobStack(PlatformStack):
                 family=family,
                 task_definition_arn=self.task.task_definition.arn,
                 task_role_arn=self.task.task_role.arn,
+                execution_role_arn=self.task.execution_role.arn,
                 container=job.containers[0].name,
                 log_group=log_group,
                 partition=partition,

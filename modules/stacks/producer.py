@@ -35,6 +35,7 @@ class ProducerStack(PlatformStack):
         consumer = self.remote_state(service.sends_to)
         queue_url, queue_arn = consumer.get_string(QUEUE_URL), consumer.get_string(QUEUE_ARN)
         account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
+        partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
 
         self.image = self.worker_image(service.name)
         self.fargate = FargateService(
@@ -46,8 +47,10 @@ class ProducerStack(PlatformStack):
                 cluster=cluster,
                 image_uri=self.image.uri,
                 image_build=self.image.build,
+                repository_arn=self.image.repository.arn,
                 log_group=log_group_name(project, service.name),
                 region=region,
+                partition=partition,
                 account_id=account_id,
                 environment={
                     "AWS_REGION": region,

@@ -57,6 +57,7 @@ class ScheduledStack(PlatformStack):
                 cluster=ClusterHandles.from_remote_state(self.remote_state("cluster")),
                 image_uri=self.image.uri,
                 image_build=self.image.build,
+                repository_arn=self.image.repository.arn,
                 log_group=log_group_name(project, job.name),
                 region=region,
                 account_id=aws.data_aws_caller_identity.DataAwsCallerIdentity(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from modules.cdk import aws
 from modules.config import PlatformConfig, load_config
 from tests.conftest import REPO_ROOT
 
@@ -91,3 +92,74 @@ def repo_copy(tmp_path: Path) -> Callable[[], Path]:
         return root
 
     return make
+
+
+REPOSITORY = aws.ecr_repository.EcrRepository.TF_RESOURCE_TYPE
+ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
+ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
+ROLE_POLICY_ATTACHMENT = aws.iam_role_policy_attachment.IamRolePolicyAttachment.TF_RESOURCE_TYPE
+
+# What every worker's roles look like, whatever its kind (task_definition.py): references to the
+# stack's own account and partition data sources.
+ACCOUNT_REF = "${data.aws_caller_identity.account.account_id}"
+PARTITION_REF = "${data.aws_partition.partition.partition}"
+
+
+def ecs_tasks_trust() -> dict[str, dict[str, Any]]:
+    """A worker role's trust policy, by sid: ECS tasks, of this account's ECS resources only."""
+    return {
+        "AssumedByEcsTasks": {
+            "sid": "AssumedByEcsTasks",
+            "effect": "Allow",
+            "actions": ["sts:AssumeRole"],
+            "principals": [{"type": "Service", "identifiers": ["ecs-tasks.amazonaws.com"]}],
+            "condition": [
+                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT_REF]},
+                {
+                    "test": "ArnLike",
+                    "variable": "aws:SourceArn",
+                    "values": [f"arn:{PARTITION_REF}:ecs:eu-west-1:{ACCOUNT_REF}:*"],
+                },
+            ],
+        }
+    }
+
+
+def execution_role_permissions(stack: Stack, log_group: str) -> dict[str, dict[str, Any]]:
+    """A worker's execution role policy, by sid: its own image repository and log group only."""
+    (repository_id,) = resources(stack, REPOSITORY)
+    log_group_arn = f"arn:{PARTITION_REF}:logs:eu-west-1:{ACCOUNT_REF}:log-group:{log_group}"
+    return {
+        "EcrLogin": {
+            "sid": "EcrLogin",
+            "effect": "Allow",
+            "actions": ["ecr:GetAuthorizationToken"],
+            "resources": ["*"],  # the one action AWS cannot scope
+        },
+        "PullOwnImage": {
+            "sid": "PullOwnImage",
+            "effect": "Allow",
+            "actions": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "resources": [reference(REPOSITORY, repository_id, "arn")],
+        },
+        "WriteOwnLogs": {
+            "sid": "WriteOwnLogs",
+            "effect": "Allow",
+            "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "resources": [f"{log_group_arn}:log-stream:*"],
+        },
+    }
+
+
+def execution_role(stack: Stack, name: str) -> tuple[str, dict[str, Any]]:
+    """The role named `name` and, checked on the way, that only its one inline policy grants it
+    anything: (logical id, the policy's statements by sid)."""
+    (role_id,) = [id_ for id_, role in resources(stack, ROLE).items() if role["name"] == name]
+    (policy,) = [
+        body
+        for body in resources(stack, ROLE_POLICY).values()
+        if body["role"] == reference(ROLE, role_id, "id")
+    ]
+    assert "managed_policy_arns" not in resources(stack, ROLE)[role_id]
+    assert resources(stack, ROLE_POLICY_ATTACHMENT) == {}
+    return role_id, policy_statements(stack, policy["policy"])

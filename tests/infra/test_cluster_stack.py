@@ -1,4 +1,4 @@
-"""The cluster stack: private-only network with endpoints, ECS cluster, shared execution role.
+"""The cluster stack: private-only network with endpoints and the ECS cluster (no task roles).
 
 Most tests read the repository's own configuration (created network, synthesized once per
 session); the existing-network test synthesizes a modified copy.
@@ -290,56 +290,34 @@ def test_cluster_has_container_insights_and_both_fargate_capacity_providers(
     ]
 
 
-def test_execution_role_is_assumable_by_ecs_tasks_of_this_account_only(
+def test_the_flow_log_role_is_assumable_by_this_accounts_flow_logs_only(
     stacks: dict[str, Stack],
 ) -> None:
     stack = stacks["cluster"]
-    role = resources(stack, ROLE)[logical_id(stack, ROLE, name="workers-task-execution")]
+    role = resources(stack, ROLE)[logical_id(stack, ROLE, name="workers-vpc-flow-logs")]
     assert policy_statements(stack, role["assume_role_policy"]) == {
-        "AssumedByEcsTasks": {
-            "sid": "AssumedByEcsTasks",
+        "AssumedByVpcFlowLogs": {
+            "sid": "AssumedByVpcFlowLogs",
             "effect": "Allow",
             "actions": ["sts:AssumeRole"],
-            "principals": [{"type": "Service", "identifiers": ["ecs-tasks.amazonaws.com"]}],
+            "principals": [{"type": "Service", "identifiers": ["vpc-flow-logs.amazonaws.com"]}],
             "condition": [
-                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT]}
+                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT]},
+                {
+                    "test": "ArnLike",
+                    "variable": "aws:SourceArn",
+                    "values": [f"arn:{PARTITION}:ec2:eu-west-1:{ACCOUNT}:vpc-flow-log/*"],
+                },
             ],
         }
     }
 
 
-def test_execution_role_pulls_project_images_and_writes_project_logs_only(
-    stacks: dict[str, Stack],
-) -> None:
+def test_no_task_execution_role_is_shared_through_the_cluster(stacks: dict[str, Stack]) -> None:
+    # Each service's stack holds its own execution role; the cluster's only role delivers
+    # flow logs, and nothing is attached to it by managed policy.
     stack = stacks["cluster"]
-    role_id = logical_id(stack, ROLE, name="workers-task-execution")
-    (policy,) = [p for p in resources(stack, ROLE_POLICY).values() if role_id in p["role"]]
-    assert policy_statements(stack, policy["policy"]) == {
-        "EcrLogin": {
-            "sid": "EcrLogin",
-            "effect": "Allow",
-            "actions": ["ecr:GetAuthorizationToken"],
-            "resources": ["*"],  # the one action AWS cannot scope
-        },
-        "PullProjectImages": {
-            "sid": "PullProjectImages",
-            "effect": "Allow",
-            "actions": [
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
-                "ecr:GetDownloadUrlForLayer",
-            ],
-            "resources": [f"arn:{PARTITION}:ecr:eu-west-1:{ACCOUNT}:repository/workers/*"],
-        },
-        "WriteProjectLogs": {
-            "sid": "WriteProjectLogs",
-            "effect": "Allow",
-            "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "resources": [f"arn:{PARTITION}:logs:eu-west-1:{ACCOUNT}:log-group:/workers/*:*"],
-        },
-    }
-    # and nothing else grants it anything
-    assert "managed_policy_arns" not in resources(stack, ROLE)[role_id]
+    assert [role["name"] for role in resources(stack, ROLE).values()] == ["workers-vpc-flow-logs"]
     attachments = aws.iam_role_policy_attachment.IamRolePolicyAttachment.TF_RESOURCE_TYPE
     assert resources(stack, attachments) == {}
 
@@ -352,7 +330,6 @@ def test_outputs_other_stacks_read_are_present_and_described(stacks: dict[str, S
             cluster.TASK_SECURITY_GROUP_ID,
             cluster.CLUSTER_NAME,
             cluster.CLUSTER_ARN,
-            cluster.EXECUTION_ROLE_ARN,
             cluster.VPC_ID,
         ]
     )
@@ -393,6 +370,7 @@ def test_existing_network_adds_only_a_task_group_in_the_given_vpc(
     }
     assert created_network_types.isdisjoint(stack["resource"])
     assert "aws_availability_zones" not in stack["data"]
+    assert resources(stack, ROLE) == {}
     (group,) = resources(stack, SECURITY_GROUP).values()
     assert group["vpc_id"] == "vpc-0123456789abcdef0"
     assert group["name"] == "workers-tasks"

@@ -17,6 +17,9 @@ from modules.constructs.backlog_scaling import TRACKING_FLOOR
 from modules.stacks import consumer
 from tests.infra.conftest import (
     data_sources,
+    ecs_tasks_trust,
+    execution_role,
+    execution_role_permissions,
     only_resource,
     policy_statements,
     reference,
@@ -195,7 +198,7 @@ def test_task_definition_is_a_fargate_task_sized_by_the_sizing_function(
     # When the stack is synthesized
     task = only_resource(stacks["consumer"], TASK_DEFINITION)
 
-    # Then the task is the smallest Fargate size holding it, on linux/amd64, with the cluster's
+    # Then the task is the smallest Fargate size holding it, on linux/amd64, with its own
     # execution role, its own task role and a task-local /tmp volume
     assert task["family"] == "workers-consumer"
     assert task["requires_compatibilities"] == ["FARGATE"]
@@ -205,9 +208,8 @@ def test_task_definition_is_a_fargate_task_sized_by_the_sizing_function(
         "operating_system_family": "LINUX",
         "cpu_architecture": "X86_64",
     }
-    assert task["execution_role_arn"] == (
-        "${data.terraform_remote_state.cluster_outputs.outputs.execution_role_arn}"
-    )
+    execution_role_id, _ = named(stacks["consumer"], ROLE, "workers-consumer-execution")
+    assert task["execution_role_arn"] == reference(ROLE, execution_role_id, "arn")
     role_id, _ = named(stacks["consumer"], ROLE, "workers-consumer-task")
     assert task["task_role_arn"] == reference(ROLE, role_id, "arn")
     assert task["volume"] == [{"name": "tmp"}]
@@ -311,28 +313,35 @@ def test_service_runs_privately_rolls_back_failed_deployments_and_leaves_count_t
 # --- task role ----------------------------------------------------------------------------------
 
 
-def test_task_role_is_assumable_by_ecs_tasks_of_this_account_only(stacks: dict[str, Stack]) -> None:
+def test_task_and_execution_roles_are_assumable_by_this_accounts_ecs_tasks_only(
+    stacks: dict[str, Stack],
+) -> None:
     # Given the synthesized consumer stack
     stack = stacks["consumer"]
 
-    # When reading the task role's trust policy
-    _, role = named(stack, ROLE, "workers-consumer-task")
+    # When reading both roles' trust policies
+    _, task_role = named(stack, ROLE, "workers-consumer-task")
+    _, execution_role = named(stack, ROLE, "workers-consumer-execution")
 
-    # Then only ECS tasks may assume it, and only on behalf of this account
-    assert policy_statements(stack, role["assume_role_policy"]) == {
-        "AssumedByEcsTasks": {
-            "sid": "AssumedByEcsTasks",
-            "effect": "Allow",
-            "actions": ["sts:AssumeRole"],
-            "principals": [{"type": "Service", "identifiers": ["ecs-tasks.amazonaws.com"]}],
-            "condition": [
-                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT]}
-            ],
-        }
-    }
+    # Then only ECS tasks may assume them, and only for this account's ECS resources
+    assert policy_statements(stack, task_role["assume_role_policy"]) == ecs_tasks_trust()
+    assert policy_statements(stack, execution_role["assume_role_policy"]) == ecs_tasks_trust()
 
 
-def test_task_role_consumes_its_own_queue_and_protects_its_own_cluster_tasks_only(
+def test_execution_role_pulls_its_own_image_and_writes_its_own_log_group_only(
+    stacks: dict[str, Stack],
+) -> None:
+    # Given the synthesized consumer stack
+    stack = stacks["consumer"]
+
+    # When reading the execution role's only policy
+    _, statements = execution_role(stack, "workers-consumer-execution")
+
+    # Then ECS may pull this service's image and write this service's log streams, nothing else
+    assert statements == execution_role_permissions(stack, "/workers/consumer")
+
+
+def test_task_role_consumes_its_own_queue_and_protects_its_own_service_tasks_only(
     stacks: dict[str, Stack],
 ) -> None:
     # Given the synthesized consumer stack
@@ -340,11 +349,14 @@ def test_task_role_consumes_its_own_queue_and_protects_its_own_cluster_tasks_onl
 
     # When reading the task role's only policy
     role_id, _ = named(stack, ROLE, "workers-consumer-task")
-    policy = only_resource(stack, ROLE_POLICY)
-    assert policy["role"] == reference(ROLE, role_id, "id")
+    (policy,) = [
+        body
+        for body in resources(stack, ROLE_POLICY).values()
+        if body["role"] == reference(ROLE, role_id, "id")
+    ]
 
     # Then it may receive, delete, change visibility and read attributes of its queue, and
-    # set or read scale-in protection of tasks in this cluster; nothing else
+    # set or read scale-in protection of this service's tasks in this cluster; nothing else
     assert policy_statements(stack, policy["policy"]) == {
         "ConsumeOwnQueue": {
             "sid": "ConsumeOwnQueue",
@@ -362,6 +374,14 @@ def test_task_role_consumes_its_own_queue_and_protects_its_own_cluster_tasks_onl
             "effect": "Allow",
             "actions": ["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"],
             "resources": [f"arn:{PARTITION}:ecs:eu-west-1:{ACCOUNT}:task/{CLUSTER_NAME}/*"],
+            # ECS tags each task of the service with its name (the service enables managed tags)
+            "condition": [
+                {
+                    "test": "StringEquals",
+                    "variable": "aws:ResourceTag/aws:ecs:serviceName",
+                    "values": ["workers-consumer"],
+                }
+            ],
         },
     }
 

@@ -20,9 +20,18 @@ import yaml
 
 from modules.cdk import aws
 from modules.config import JobSpec, load_config
+from modules.constructs.job_dispatch import REAPER_CONCURRENCY
 from modules.constructs.lambda_code import bundle_files, deterministic_zip
 from tests.conftest import REPO_ROOT
-from tests.infra.conftest import only_resource, policy_statements, reference, resources
+from tests.infra.conftest import (
+    ecs_tasks_trust,
+    execution_role,
+    execution_role_permissions,
+    only_resource,
+    policy_statements,
+    reference,
+    resources,
+)
 from tests.infra.synth_output import synth_into
 from tests.infra.test_scheduled_stack import ACCOUNT, ALERT_TOPIC, CLUSTER, PARTITION, role
 from tests.infra.test_scheduled_stack import role_permissions as permissions
@@ -100,8 +109,8 @@ def test_the_stack_holds_a_job_familys_resources_and_no_service(stack: Stack) ->
         "aws_ecr_lifecycle_policy": 1,
         "aws_ecr_repository": 1,
         "aws_ecs_task_definition": 1,
-        "aws_iam_role": 3,  # dispatcher, reaper, task
-        "aws_iam_role_policy": 3,
+        "aws_iam_role": 4,  # dispatcher, reaper, task, execution
+        "aws_iam_role_policy": 4,
         "aws_lambda_event_source_mapping": 1,
         "aws_lambda_function": 2,
         "aws_lambda_permission": 1,
@@ -244,6 +253,7 @@ def test_dispatcher_may_only_take_its_jobs_run_its_family_and_track_its_table(
     )
     table = ref(stack, TABLE, f"{FAMILY}-jobs", "arn")
     task_role = reference(ROLE, role(stack, f"{FAMILY}-task")[0], "arn")
+    execution = reference(ROLE, role(stack, f"{FAMILY}-execution")[0], "arn")
 
     assert grants(stack, f"{FAMILY}-dispatcher") == {
         "ReceiveJobs": (
@@ -274,7 +284,7 @@ def test_dispatcher_may_only_take_its_jobs_run_its_family_and_track_its_table(
         ),
         "PassJobTaskRoles": (
             ["iam:PassRole"],
-            [task_role, CLUSTER % "execution_role_arn"],
+            [task_role, execution],
             [
                 {
                     "test": "StringEquals",
@@ -287,12 +297,17 @@ def test_dispatcher_may_only_take_its_jobs_run_its_family_and_track_its_table(
     }
 
 
-def test_only_lambda_assumes_the_dispatcher_and_reaper_roles(stack: Stack) -> None:
+def test_only_lambda_assumes_the_dispatcher_and_reaper_roles_for_this_account(
+    stack: Stack,
+) -> None:
     for name in (f"{FAMILY}-dispatcher", f"{FAMILY}-reaper"):
         _, body = role(stack, name)
         (trust,) = policy_statements(stack, body["assume_role_policy"]).values()
         assert trust["principals"] == [{"type": "Service", "identifiers": ["lambda.amazonaws.com"]}]
         assert trust["actions"] == ["sts:AssumeRole"]
+        assert trust["condition"] == [
+            {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT]}
+        ]
 
 
 # --- the reaper -------------------------------------------------------------------------------
@@ -332,6 +347,11 @@ def test_reaper_keeps_events_it_failed_and_may_only_retry_dead_letter_and_track(
 
     assert reaper["handler"] == "workers.runtime.jobs.lambda_handlers.reap"
     assert reaper["dead_letter_config"] == {"target_arn": reaper_dlq}
+    # A burst of stopped tasks waits in Lambda's async queue instead of taking the account's
+    # concurrency; the dispatcher is bounded by its event source mapping instead.
+    assert reaper["reserved_concurrent_executions"] == REAPER_CONCURRENCY == 2
+    _, dispatcher = named(stack, FUNCTION, f"{FAMILY}-dispatcher", "function_name")
+    assert "reserved_concurrent_executions" not in dispatcher
     assert "CLUSTER" not in reaper["environment"]["variables"]
     queue, dead_letters = (
         ref(stack, QUEUE, FAMILY, "arn"),
@@ -377,6 +397,20 @@ def test_task_runs_the_job_runner_with_its_table_and_may_only_update_job_items(
             "resources": [table],
         }
     }
+
+
+def test_task_roles_trust_this_accounts_ecs_tasks_and_execution_is_limited_to_its_own(
+    stack: Stack,
+) -> None:
+    execution_id, statements = execution_role(stack, f"{FAMILY}-execution")
+
+    assert statements == execution_role_permissions(stack, "/workers/crunch")
+    assert only_resource(stack, TASK_DEFINITION)["execution_role_arn"] == reference(
+        ROLE, execution_id, "arn"
+    )
+    for name in (f"{FAMILY}-task", f"{FAMILY}-execution"):
+        _, body = role(stack, name)
+        assert policy_statements(stack, body["assume_role_policy"]) == ecs_tasks_trust()
 
 
 # --- the platform code ------------------------------------------------------------------------

@@ -122,12 +122,20 @@ def test_key_use_is_limited_to_sns_and_the_publishing_services(stacks: dict[str,
         },
         # Without aws:SourceAccount: EventBridge's KMS calls do not carry it (SNS guide,
         # "Key management"), so the condition would drop every event; the topic policy checks it.
+        # SNS names the topic in the encryption context: only this project's alert topics.
         "EventBridgeEncrypts": {
             "sid": "EventBridgeEncrypts",
             "effect": "Allow",
             "principals": [{"type": "Service", "identifiers": ["events.amazonaws.com"]}],
             "actions": use,
             "resources": ["*"],
+            "condition": [
+                {
+                    "test": "StringLike",
+                    "variable": "kms:EncryptionContext:aws:sns:topicArn",
+                    "values": [f"arn:{PARTITION}:sns:eu-west-1:{ACCOUNT}:workers-alerts*"],
+                }
+            ],
         },
     }
 

@@ -11,6 +11,9 @@ from modules.cdk import aws
 from modules.config import load_config
 from tests.infra.conftest import (
     data_sources,
+    ecs_tasks_trust,
+    execution_role,
+    execution_role_permissions,
     only_resource,
     policy_statements,
     reference,
@@ -31,9 +34,19 @@ ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
 QUEUE = aws.sqs_queue.SqsQueue.TF_RESOURCE_TYPE
 SCALABLE_TARGET = aws.appautoscaling_target.AppautoscalingTarget.TF_RESOURCE_TYPE
 
-ACCOUNT = "${data.aws_caller_identity.account.account_id}"
 CONSUMER_QUEUE_URL = "${data.terraform_remote_state.consumer_outputs.outputs.queue_url}"
 CONSUMER_QUEUE_ARN = "${data.terraform_remote_state.consumer_outputs.outputs.queue_arn}"
+
+
+def task_role_policy(stack: Stack) -> dict[str, Any]:
+    """The inline policy of the task role (the execution role has one of its own)."""
+    (role_id,) = [id_ for id_, r in resources(stack, ROLE).items() if r["name"].endswith("-task")]
+    (policy,) = [
+        body
+        for body in resources(stack, ROLE_POLICY).values()
+        if body["role"] == reference(ROLE, role_id, "id")
+    ]
+    return policy
 
 
 def container(stack: Stack) -> dict[str, Any]:
@@ -47,12 +60,9 @@ def test_task_role_may_only_send_to_the_consumers_queue(stacks: dict[str, Stack]
     stack = stacks["producer"]
 
     # When reading the task role's only policy
-    role_id, role = next(iter(resources(stack, ROLE).items()))
-    policy = only_resource(stack, ROLE_POLICY)
+    policy = task_role_policy(stack)
 
     # Then it allows sqs:SendMessage on the queue ARN the consumer stack outputs, nothing else
-    assert role["name"] == "workers-producer-task"
-    assert policy["role"] == reference(ROLE, role_id, "id")
     assert policy_statements(stack, policy["policy"]) == {
         "SendToConsumerQueue": {
             "sid": "SendToConsumerQueue",
@@ -63,25 +73,29 @@ def test_task_role_may_only_send_to_the_consumers_queue(stacks: dict[str, Stack]
     }
 
 
-def test_task_role_is_assumable_by_ecs_tasks_of_this_account_only(stacks: dict[str, Stack]) -> None:
+def test_its_roles_are_assumable_by_this_accounts_ecs_tasks_only(stacks: dict[str, Stack]) -> None:
     # Given the synthesized producer stack
     stack = stacks["producer"]
 
-    # When reading the task role's trust policy
-    role = only_resource(stack, ROLE)
+    # When reading the trust policies of its roles
+    roles = {role["name"]: role for role in resources(stack, ROLE).values()}
 
-    # Then only ECS tasks may assume it, and only on behalf of this account
-    assert policy_statements(stack, role["assume_role_policy"]) == {
-        "AssumedByEcsTasks": {
-            "sid": "AssumedByEcsTasks",
-            "effect": "Allow",
-            "actions": ["sts:AssumeRole"],
-            "principals": [{"type": "Service", "identifiers": ["ecs-tasks.amazonaws.com"]}],
-            "condition": [
-                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT]}
-            ],
-        }
-    }
+    # Then it has a task role and an execution role, only ECS tasks of this account may assume them
+    assert sorted(roles) == ["workers-producer-execution", "workers-producer-task"]
+    for role in roles.values():
+        assert policy_statements(stack, role["assume_role_policy"]) == ecs_tasks_trust()
+
+
+def test_execution_role_pulls_its_own_image_and_writes_its_own_log_group_only(
+    stacks: dict[str, Stack],
+) -> None:
+    stack = stacks["producer"]
+    role_id, statements = execution_role(stack, "workers-producer-execution")
+
+    assert statements == execution_role_permissions(stack, "/workers/producer")
+    assert only_resource(stack, TASK_DEFINITION)["execution_role_arn"] == reference(
+        ROLE, role_id, "arn"
+    )
 
 
 def test_reads_the_queue_from_its_consumers_state_and_owns_no_queue(
@@ -183,7 +197,7 @@ def test_tasks_setting_and_sends_to_are_read_from_the_spec(
     stack = synth_stacks(load_config(root), tmp_path / "cdktf.out")["producer"]
 
     # Then the producer reads the "orders" stack's outputs and runs 3 tasks
-    statements = policy_statements(stack, only_resource(stack, ROLE_POLICY)["policy"])
+    statements = policy_statements(stack, task_role_policy(stack)["policy"])
     assert statements["SendToOrdersQueue"]["resources"] == [
         "${data.terraform_remote_state.orders_outputs.outputs.queue_arn}"
     ]

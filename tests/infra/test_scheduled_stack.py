@@ -18,6 +18,9 @@ from modules.cdk import aws
 from modules.config import ConfigError, load_config
 from tests.infra.conftest import (
     data_sources,
+    ecs_tasks_trust,
+    execution_role,
+    execution_role_permissions,
     only_resource,
     policy_statements,
     reference,
@@ -194,7 +197,7 @@ def test_disabled_keeps_every_resource_and_changes_only_the_schedules_state(
 # --- the scheduler's role ----------------------------------------------------------------------
 
 
-def test_scheduler_role_is_assumable_by_scheduler_of_this_account_only(
+def test_scheduler_role_is_assumable_by_this_accounts_default_schedule_group_only(
     stacks: dict[str, Stack],
 ) -> None:
     stack = stacks[JOB]
@@ -207,7 +210,14 @@ def test_scheduler_role_is_assumable_by_scheduler_of_this_account_only(
             "actions": ["sts:AssumeRole"],
             "principals": [{"type": "Service", "identifiers": ["scheduler.amazonaws.com"]}],
             "condition": [
-                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT]}
+                {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT]},
+                {
+                    "test": "ArnLike",
+                    "variable": "aws:SourceArn",
+                    "values": [
+                        f"arn:{PARTITION}:scheduler:eu-west-1:{ACCOUNT}:schedule-group/default"
+                    ],
+                },
             ],
         }
     }
@@ -220,6 +230,7 @@ def test_scheduler_may_run_this_family_in_this_cluster_pass_its_two_roles_and_fi
     stack = stacks[JOB]
     ecs = f"arn:{PARTITION}:ecs:eu-west-1:{ACCOUNT}"
     task_role_arn = reference(ROLE, role(stack, "workers-reporter-task")[0], "arn")
+    execution_role_arn = reference(ROLE, role(stack, "workers-reporter-execution")[0], "arn")
 
     # When reading the scheduler role's only policy
     statements = role_permissions(stack, "workers-reporter-scheduler")
@@ -252,7 +263,7 @@ def test_scheduler_may_run_this_family_in_this_cluster_pass_its_two_roles_and_fi
             "sid": "PassJobTaskRoles",
             "effect": "Allow",
             "actions": ["iam:PassRole"],
-            "resources": [task_role_arn, CLUSTER % "execution_role_arn"],
+            "resources": [task_role_arn, execution_role_arn],
             "condition": [
                 {
                     "test": "StringEquals",
@@ -330,10 +341,18 @@ def test_task_role_may_only_read_the_watched_queues_attributes(stacks: dict[str,
             "resources": [CONSUMER_QUEUE_ARN],
         }
     }
-    trust = policy_statements(stack, task_role["assume_role_policy"])
-    assert trust["AssumedByEcsTasks"]["principals"] == [
-        {"type": "Service", "identifiers": ["ecs-tasks.amazonaws.com"]}
-    ]
+    assert policy_statements(stack, task_role["assume_role_policy"]) == ecs_tasks_trust()
+
+
+def test_execution_role_pulls_its_own_image_and_writes_its_own_log_group_only(
+    stacks: dict[str, Stack],
+) -> None:
+    stack = stacks[JOB]
+    _, statements = execution_role(stack, "workers-reporter-execution")
+    _, body = role(stack, "workers-reporter-execution")
+
+    assert statements == execution_role_permissions(stack, "/workers/reporter")
+    assert policy_statements(stack, body["assume_role_policy"]) == ecs_tasks_trust()
 
 
 def test_container_is_hardened_and_gets_the_watched_queue_and_its_log_group(
@@ -345,7 +364,8 @@ def test_container_is_hardened_and_gets_the_watched_queue_and_its_log_group(
 
     # Then the worker hardening of every service, the job's name and queue, its own log group
     assert definition["family"] == "workers-reporter"
-    assert definition["execution_role_arn"] == CLUSTER % "execution_role_arn"
+    execution_role_id, _ = role(stacks[JOB], "workers-reporter-execution")
+    assert definition["execution_role_arn"] == reference(ROLE, execution_role_id, "arn")
     assert container["user"] == "10001"
     assert container["readonlyRootFilesystem"] is True
     assert container["environment"] == [
@@ -380,10 +400,13 @@ def test_a_job_that_watches_nothing_gets_no_queue_and_no_permission(
     # When synthesized
     stack = synth_job(root, tmp_path / "cdktf.out")
 
-    # Then its task role has no policy (only the scheduler's role has one), no QUEUE_URL is set,
-    # and the consumer's state is not read
-    (policy,) = resources(stack, ROLE_POLICY).values()
-    assert policy["role"] == reference(ROLE, role(stack, "workers-reporter-scheduler")[0], "id")
+    # Then its task role has no policy (only the scheduler's and the execution role have one),
+    # no QUEUE_URL is set, and the consumer's state is not read
+    with_policy = {policy["role"] for policy in resources(stack, ROLE_POLICY).values()}
+    assert with_policy == {
+        reference(ROLE, role(stack, f"workers-reporter-{name}")[0], "id")
+        for name in ("scheduler", "execution")
+    }
     (container,) = json.loads(only_resource(stack, TASK_DEFINITION)["container_definitions"])
     assert "QUEUE_URL" not in {item["name"] for item in container["environment"]}
     assert "consumer_outputs" not in data_sources(stack, "terraform_remote_state")

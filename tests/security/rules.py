@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modules.constructs.container_image import BUILD_SCRIPT
+from modules.iam import SOURCE_ACCOUNT, SOURCE_ARN, is_exempt
 
 Stack = dict[str, Any]
 
@@ -31,6 +32,9 @@ DOCUMENT_TYPE = "aws_iam_policy_document"
 _DOCUMENT_REFERENCE = re.compile(r"\$\{data\.aws_iam_policy_document\.([^.}]+)\.json\}")
 # `${aws_sqs_queue.q.arn}`, `${...outputs.queue_arn}`, optionally followed by a path such as `:*`.
 _ARN_REFERENCE = re.compile(r"^\$\{[^}]*(\.arn|_arn)\}")
+# Condition keys are case-insensitive in IAM.
+_SOURCE_KEYS = frozenset({SOURCE_ACCOUNT.lower(), SOURCE_ARN.lower()})
+SERVICE_PRINCIPAL = "Service"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class PolicyStatement:
     not_resources: tuple[str, ...]
     principals: tuple[str, ...]  # "Type:identifier"
     used_as: frozenset[str]  # "<resource type>.<attribute>" that hold this document
+    condition_keys: frozenset[str] = frozenset()  # lowercased, e.g. "aws:sourceaccount"
 
     @property
     def allows(self) -> bool:
@@ -104,6 +109,10 @@ def policy_statements(stack_name: str, stack: Stack) -> list[PolicyStatement]:
                         for identifier in principal.get("identifiers", [])
                     ),
                     used_as=frozenset(uses.get(name, ())),
+                    condition_keys=frozenset(
+                        str(condition.get("variable", "")).lower()
+                        for condition in item.get("condition", [])
+                    ),
                 )
             )
     for resource_type, resources in stack.get("resource", {}).items():
@@ -160,6 +169,12 @@ def _literal_statement(
         not_resources=_as_tuple(item.get("NotResource")),
         principals=principals,
         used_as=used_as,
+        condition_keys=frozenset(
+            str(key).lower()
+            for keys in (item.get("Condition") or {}).values()
+            if isinstance(keys, dict)
+            for key in keys
+        ),
     )
 
 
@@ -206,6 +221,55 @@ def principal_problems(statement: PolicyStatement) -> list[str]:
         f"{statement.where} [{statement.sid or 'no sid'}]: allows principal {principal!r}"
         for principal in statement.principals
         if principal.endswith(":*") or principal.startswith("*:")
+    ]
+
+
+def confused_deputy_problems(statement: PolicyStatement) -> list[str]:
+    """An Allow to an AWS service carries aws:SourceAccount or aws:SourceArn, unless every place
+    the policy is used is one where that service is exempt (modules/iam.py, with the reason).
+
+    Without either key, the service acts for whoever points it at our resource: the confused
+    deputy. Trust policies, key policies, queue and topic policies and identity policies are all
+    documents or JSON literals here; a policy built with jsonencode is refused on its own
+    (`jsonencoded_policy_problems`), so none escapes unread.
+    """
+    if not statement.allows or statement.condition_keys & _SOURCE_KEYS:
+        return []
+    services = [
+        principal.split(":", 1)[1]
+        for principal in statement.principals
+        if principal.startswith(f"{SERVICE_PRINCIPAL}:")
+    ]
+    uses = statement.used_as or frozenset({"(unused)"})
+    return [
+        f"{statement.where} [{statement.sid or 'no sid'}]: allows {service} without "
+        f"{SOURCE_ACCOUNT} or {SOURCE_ARN} (used as {', '.join(sorted(uses))})"
+        for service in services
+        if not all(is_exempt(service, use) for use in uses)
+    ]
+
+
+def lambda_permission_problems(stack_name: str, stack: Stack) -> list[str]:
+    """A function's resource policy entry for a service names the source (source_arn or
+    source_account): Lambda turns them into the same two condition keys."""
+    return [
+        f"{stack_name}: aws_lambda_permission.{name}: lets {permission.get('principal')} invoke "
+        "without source_arn or source_account"
+        for name, permission in stack.get("resource", {}).get("aws_lambda_permission", {}).items()
+        if str(permission.get("principal", "")).endswith(".amazonaws.com")
+        and not (permission.get("source_arn") or permission.get("source_account"))
+    ]
+
+
+def service_principal_problems(stack_name: str, stack: Stack) -> list[str]:
+    """The confused-deputy rule over every policy statement and function permission of a stack."""
+    return [
+        *(
+            problem
+            for statement in policy_statements(stack_name, stack)
+            for problem in confused_deputy_problems(statement)
+        ),
+        *lambda_permission_problems(stack_name, stack),
     ]
 
 

@@ -10,6 +10,7 @@ from tests.security.rules import (
     jsonencoded_policy_problems,
     policy_problems,
     provisioner_problems,
+    service_principal_problems,
 )
 
 QUEUE_ARN = "${aws_sqs_queue.q.arn}"
@@ -96,6 +97,89 @@ def test_a_policy_built_with_jsonencode_is_found() -> None:
     }
 
     assert len(jsonencoded_policy_problems("s", stack)) == 1
+
+
+def trusting(service: str, *conditions: dict, used_by: str = "aws_iam_role") -> dict:
+    """A stack whose one role (or `used_by` resource) trusts `service` under `conditions`."""
+    statement = {
+        "sid": "Trust",
+        "effect": "Allow",
+        "actions": ["sts:AssumeRole"],
+        "principals": [{"type": "Service", "identifiers": [service]}],
+        **({"condition": list(conditions)} if conditions else {}),
+    }
+    attribute = "assume_role_policy" if used_by == "aws_iam_role" else "policy"
+    return {
+        "data": {"aws_iam_policy_document": {"trust": {"statement": [statement]}}},
+        "resource": {used_by: {"r": {attribute: "${data.aws_iam_policy_document.trust.json}"}}},
+    }
+
+
+SOURCE_ACCOUNT = {"test": "StringEquals", "variable": "aws:SourceAccount", "values": ["1"]}
+
+
+def test_a_service_trusted_without_source_conditions_is_found() -> None:
+    # Given a planted trust policy: ECS tasks of any account may assume the role
+    stack = trusting("ecs-tasks.amazonaws.com")
+
+    # Then the rule names the statement, the service and where the document is used
+    assert service_principal_problems("s", stack) == [
+        "s: data.aws_iam_policy_document.trust [Trust]: allows ecs-tasks.amazonaws.com without "
+        "aws:SourceAccount or aws:SourceArn (used as aws_iam_role.assume_role_policy)"
+    ]
+
+
+def test_either_source_key_in_any_case_satisfies_the_rule() -> None:
+    source_arn = {"test": "ArnLike", "variable": "AWS:SourceArn", "values": ["arn:aws:ecs:*"]}
+
+    assert (
+        service_principal_problems("s", trusting("ecs-tasks.amazonaws.com", SOURCE_ACCOUNT)) == []
+    )
+    assert service_principal_problems("s", trusting("ecs-tasks.amazonaws.com", source_arn)) == []
+
+
+def test_an_unrelated_condition_does_not_satisfy_the_rule() -> None:
+    via_sns = {"test": "StringEquals", "variable": "kms:ViaService", "values": ["sns.x"]}
+
+    assert len(service_principal_problems("s", trusting("lambda.amazonaws.com", via_sns))) == 1
+
+
+def test_an_exemption_holds_only_for_its_service_in_its_kind_of_policy() -> None:
+    # EventBridge is exempt in a KMS key policy (the SNS guide), nowhere else
+    key_policy = trusting("events.amazonaws.com", used_by="aws_kms_key")
+    topic_policy = trusting("events.amazonaws.com", used_by="aws_sns_topic_policy")
+    # API Gateway is exempt in a trust policy, not in a key policy
+    api_trust = trusting("apigateway.amazonaws.com")
+    api_key_policy = trusting("apigateway.amazonaws.com", used_by="aws_kms_key")
+
+    assert service_principal_problems("s", key_policy) == []
+    assert len(service_principal_problems("s", topic_policy)) == 1
+    assert service_principal_problems("s", api_trust) == []
+    assert len(service_principal_problems("s", api_key_policy)) == 1
+
+
+def test_literal_json_policies_and_function_permissions_are_checked_too() -> None:
+    bare = {"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "x:Y"}
+    bound = {**bare, "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:r:1:t"}}}
+    denied = {**bare, "Effect": "Deny"}
+    stack = {
+        "resource": {
+            "aws_sqs_queue_policy": {
+                "q": {"policy": json.dumps({"Statement": [bare, bound, denied]})}
+            },
+            "aws_lambda_permission": {
+                "open": {"principal": "events.amazonaws.com", "action": "lambda:InvokeFunction"},
+                "bound": {"principal": "events.amazonaws.com", "source_arn": "${x.arn}"},
+            },
+        }
+    }
+
+    assert service_principal_problems("s", stack) == [
+        "s: aws_sqs_queue_policy.q.policy [no sid]: allows sns.amazonaws.com without "
+        "aws:SourceAccount or aws:SourceArn (used as aws_sqs_queue_policy.policy)",
+        "s: aws_lambda_permission.open: lets events.amazonaws.com invoke without source_arn or "
+        "source_account",
+    ]
 
 
 def task_definition(**container: object) -> dict:
