@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # checkov pins an older boto3, so it lives in a venv of its own (pipeline/checkov.py).
 CHECKOV := $(VENV)/tools/checkov/requirements.txt
 
-.PHONY: synth test lint local deploy clean bench-consumer bench-synth changed plan jobs
+.PHONY: synth test lint local deploy clean bench-consumer bench-synth changed plan jobs e2e
 
 synth: $(STAMP)  ## Synthesize every stack into cdktf.out/stacks/<name>/cdk.tf.json
 	$(PY) main.py
@@ -20,6 +20,9 @@ lint: $(STAMP)
 
 local: $(STAMP)  ## Producer and consumer against an embedded SQS until Ctrl-C; ARGS=--jobs: the job family
 	$(PY) -m devtools.local $(ARGS)
+
+e2e: $(STAMP)  ## Apply every stack to a local AWS, re-plan, run the workers, change one, destroy
+	$(PY) -m devtools.e2e $(ARGS)
 
 jobs: $(STAMP)  ## Recent jobs of a job family, or one in full: make jobs [SERVICE=<name>] [ID=<job id>]
 	$(PY) -m devtools.jobs $(if $(SERVICE),--service '$(SERVICE)') $(if $(ID),show '$(ID)',list)
@@ -45,9 +48,9 @@ changed: $(STAMP)  ## Stacks whose synthesized output differs from BASE, in appl
 	$(if $(BASE),,$(error BASE is required, e.g. make changed BASE=origin/main))
 	$(PY) -m pipeline changed --base '$(BASE)' $(if $(JSON),--json)
 
-plan: $(STAMP)  ## Synth, terraform init and plan one stack, then summarize: make plan STACK=consumer
+plan: $(STAMP)  ## Synth, init and plan one stack, then summarize: make plan STACK=consumer [LOCAL_AWS=<moto url>]
 	$(if $(STACK),,$(error STACK is required, e.g. make plan STACK=consumer))
-	$(PY) -m pipeline plan '$(STACK)'
+	$(PY) -m pipeline plan '$(STACK)' $(if $(LOCAL_AWS),--local-aws '$(LOCAL_AWS)')
 
 deploy: $(STAMP) node_modules/.installed  ## make deploy STACK=producer
 	npx cdktf deploy $(STACK)

@@ -242,8 +242,9 @@ _NO_CIRCUIT_BREAKER = {"deploymentCircuitBreaker": {"enable": False, "rollback":
 
 @_patch
 def ecs_service_settings() -> None:
-    """moto/ecs/responses.py CreateService never passes these three settings to the backend;
-    moto/ecs/models.py UpdateService would set them but replaces the deployment configuration."""
+    """moto/ecs/responses.py CreateService never passes these four settings to the backend
+    (the fourth, availabilityZoneRebalancing, is not even a field of moto's service); moto/ecs/
+    models.py UpdateService would set the first three but replaces the deployment configuration."""
     from moto.ecs.exceptions import InvalidParameterException
     from moto.ecs.models import EC2ContainerServiceBackend as Backend
     from moto.ecs.responses import EC2ContainerServiceResponse as Response
@@ -263,6 +264,10 @@ def ecs_service_settings() -> None:
         )
         defaults = _DEPLOYMENT_DEFAULTS.get(service.scheduling_strategy, {})
         service.enable_ecs_managed_tags = bool(self._get_param("enableECSManagedTags"))
+        # ECS enables rebalancing when a create request does not say (CreateService reference).
+        service.availability_zone_rebalancing = (
+            self._get_param("availabilityZoneRebalancing") or "ENABLED"
+        )
         _set_service_settings(
             service,
             strategy,
@@ -278,7 +283,10 @@ def ecs_service_settings() -> None:
         # Settings that are not given stay as they are, within the deployment configuration too.
         strategy = service_properties.get("capacity_provider_strategy")
         deployment = service_properties.pop("deployment_configuration", None)
+        rebalancing = service_properties.pop("availability_zone_rebalancing", None)
         service = update(backend, service_properties)
+        if rebalancing is not None:
+            service.availability_zone_rebalancing = rebalancing
         if deployment is not None:
             deployment = {
                 **(getattr(service, "deployment_configuration", None) or {}),

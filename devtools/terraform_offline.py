@@ -33,6 +33,8 @@ from typing import Any
 
 __all__ = [
     "AWS_PROVIDER_VERSION",
+    "DUMMY_CREDENTIALS",
+    "LOCAL_AWS_PROVIDER_SETTINGS",
     "Diagnostic",
     "OfflineValidator",
     "Toolchain",
@@ -220,6 +222,66 @@ def pinned_requirements(module: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Provider settings for a local AWS (moto_server, reached through AWS_ENDPOINT_URL, which the
+# provider honours for every service our stacks use): no credential or metadata lookups, path-style
+# S3, and few retries, since the default 25 turns a call moto lacks into a 10-minute hang. The
+# account id is still requested: without it, references between security-group rules plan a
+# change every time.
+LOCAL_AWS_PROVIDER_SETTINGS: dict[str, Any] = {
+    "skip_credentials_validation": True,
+    "skip_metadata_api_check": True,
+    "s3_use_path_style": True,
+    "max_retries": 3,
+}
+
+
+# A local AWS accepts any credentials; these keep the caller's real ones out of every request.
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+# The caller's AWS setup, which must not reach a run against a local AWS.
+CALLER_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_ROLE_ARN")
+OVERRIDE_FILE = "override.tf.json"
+
+
+def offline_override(module: dict[str, Any], local_aws: bool = False) -> dict[str, Any]:
+    """An `override.tf.json` for a copy of `module`: the AWS provider pinned to the mirror's
+    version and, with `local_aws`, set up for a local endpoint. The module itself is unchanged."""
+    override: dict[str, Any] = {"terraform": {"required_providers": pinned_requirements(module)}}
+    if local_aws:
+        override["provider"] = {"aws": dict(LOCAL_AWS_PROVIDER_SETTINGS)}
+    return override
+
+
+def write_local_aws_override(stack_dir: Path) -> None:
+    """Beside the stack's `cdk.tf.json` (left as synthesized): the override for a local AWS."""
+    module = json.loads((stack_dir / "cdk.tf.json").read_text())
+    override = offline_override(module, local_aws=True)
+    (stack_dir / OVERRIDE_FILE).write_text(json.dumps(override, indent=2))
+
+
+def local_aws_env(endpoint_url: str, region: str) -> dict[str, str]:
+    """What reaches a local AWS: its endpoint (for every service), the region, dummy keys."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        **DUMMY_CREDENTIALS,
+    }
+
+
+def local_aws_terraform_env(cli_config: Path, endpoint_url: str, region: str) -> dict[str, str]:
+    """Terraform's environment for a local AWS: providers from the mirror, requests to
+    `endpoint_url`, and nothing of the caller's own AWS setup."""
+    env = terraform_env(cli_config)
+    for name in CALLER_AWS_VARIABLES:
+        env.pop(name, None)
+    env.update(local_aws_env(endpoint_url, region))
+    return env
+
+
 class OfflineValidator:
     """Validates stacks one after another in `workdir`, sharing one init per set of providers."""
 
@@ -232,7 +294,7 @@ class OfflineValidator:
         workdir.mkdir(parents=True, exist_ok=True)
         cli_config = workdir / "terraform.tfrc"
         cli_config.write_text(toolchain.cli_config())
-        self._env = _terraform_env(cli_config)
+        self._env = terraform_env(cli_config)
         # providers key -> initialized folder holding `.terraform` and `.terraform.lock.hcl`
         self._inits: dict[str, Path] = {}
 
@@ -249,9 +311,7 @@ class OfflineValidator:
             ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
         )
         requirements = pinned_requirements(module)
-        (copy / "override.tf.json").write_text(
-            json.dumps({"terraform": {"required_providers": requirements}}, indent=2)
-        )
+        (copy / "override.tf.json").write_text(json.dumps(offline_override(module), indent=2))
         # Modules are installed per root module: a stack that calls one gets its own init.
         failure = self._init(copy) if "module" in module else self._reuse_init(requirements, copy)
         if failure is not None:
@@ -321,20 +381,20 @@ class OfflineValidator:
             )
 
 
-def _terraform_env(cli_config: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    # Settings of the caller's own Terraform use that would change where things are read from.
-    for name in (
-        "TF_DATA_DIR",
-        "TF_WORKSPACE",
-        "TF_PLUGIN_CACHE_DIR",
-        "TF_CLI_ARGS",
-        "TF_CLI_ARGS_init",
-        "TF_CLI_ARGS_validate",
-    ):
-        env.pop(name, None)
+def terraform_env(cli_config: Path | None) -> dict[str, str]:
+    """This environment for Terraform, never asking; with `cli_config`, installing providers as
+    that file says."""
+    # Settings of the caller's own Terraform use that would change where things are read from
+    # or what a command does (TF_CLI_ARGS and every TF_CLI_ARGS_<command>).
+    ignored = {"TF_DATA_DIR", "TF_WORKSPACE", "TF_PLUGIN_CACHE_DIR"}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ignored and not name.startswith("TF_CLI_ARGS")
+    }
+    if cli_config is not None:
+        env["TF_CLI_CONFIG_FILE"] = str(cli_config)
     env.update(
-        TF_CLI_CONFIG_FILE=str(cli_config),
         TF_IN_AUTOMATION="1",
         TF_INPUT="0",
         CHECKPOINT_DISABLE="1",  # no version check over the network

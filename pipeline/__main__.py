@@ -39,7 +39,13 @@ def _write(path: Path | None, text: str) -> None:
 def _plan(args: argparse.Namespace) -> int:
     from pipeline.plan import plan_stack, show_text
 
-    result = plan_stack(args.repo.resolve(), args.stack, synthesize=args.synth, lock=args.lock)
+    result = plan_stack(
+        args.repo.resolve(),
+        args.stack,
+        synthesize=args.synth,
+        lock=args.lock,
+        local_aws=args.local_aws,
+    )
     _write(args.summary_json, json.dumps(result.summary.to_json(), indent=2) + "\n")
     _write(args.digest, json.dumps(result.digest.to_json(), indent=2) + "\n")
     if args.plan_text is not None:
@@ -114,6 +120,11 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-synth", dest="synth", action="store_false", help="use cdktf.out as is")
     plan.add_argument(
         "--no-lock", dest="lock", action="store_false", help="plan without the state lock"
+    )
+    plan.add_argument(
+        "--local-aws",
+        metavar="URL",
+        help="plan against a local AWS (moto_server at URL, e.g. one `make e2e` starts)",
     )
     plan.add_argument("--summary-json", type=Path, help="write the summary (counts, addresses)")
     plan.add_argument("--digest", type=Path, help="write the plan digest (pipeline/reviewed.py)")

@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pipeline.commands import run
 from pipeline.errors import PipelineError
@@ -26,6 +27,8 @@ TERRAFORM = "terraform"
 INIT_TIMEOUT_SECONDS = 600.0
 PLAN_TIMEOUT_SECONDS = 1800.0
 SHOW_TIMEOUT_SECONDS = 300.0
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+LOCAL_AWS_CLI_CONFIG = "local-aws.tfrc"
 
 
 @dataclass(frozen=True)
@@ -52,15 +55,50 @@ def terraform_env() -> dict[str, str]:
     return {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
 
 
-def plan_stack(repo: Path, stack: str, *, synthesize: bool = True, lock: bool = True) -> PlanResult:
+def local_aws_env(folder: Path, endpoint_url: str) -> dict[str, str]:
+    """Set the stack in `folder` up for a local AWS at `endpoint_url` (an override file beside
+    its `cdk.tf.json`, providers from the offline mirror); returns Terraform's environment."""
+    from devtools.terraform_offline import (
+        Toolchain,
+        ToolchainMissing,
+        local_aws_terraform_env,
+        write_local_aws_override,
+    )
+
+    parsed = urlsplit(endpoint_url)
+    if parsed.scheme != "http" or parsed.hostname not in LOOPBACK_HOSTS or parsed.port is None:
+        raise PipelineError(
+            f"--local-aws '{endpoint_url[:80]}' is not a local endpoint: "
+            "expected http://127.0.0.1:PORT (or localhost)"
+        )
+    try:
+        toolchain = Toolchain.locate()
+    except ToolchainMissing as missing:
+        raise PipelineError(f"cannot plan against a local AWS: {missing.reason}") from None
+    write_local_aws_override(folder)
+    cli_config = folder / LOCAL_AWS_CLI_CONFIG
+    cli_config.write_text(toolchain.cli_config())
+    region = json.loads((folder / "cdk.tf.json").read_text())["provider"]["aws"][0]["region"]
+    return local_aws_terraform_env(cli_config, endpoint_url, region)
+
+
+def plan_stack(
+    repo: Path,
+    stack: str,
+    *,
+    synthesize: bool = True,
+    lock: bool = True,
+    local_aws: str | None = None,
+) -> PlanResult:
     """Plan `stack` of the tree at `repo`; the plan is saved as `<stack dir>/<stack>.tfplan`.
 
     `lock=False` plans without taking the state lock: a read-only role (pull requests) cannot
     write the lock file, and a plan that is never applied needs none.
+    `local_aws`: the URL of a local AWS (moto_server) to plan against instead of AWS itself.
     """
     outdir = synth(repo, "working tree") if synthesize else repo / OUTDIR
     folder = stack_dir(outdir, stack)
-    env = terraform_env()
+    env = terraform_env() if local_aws is None else local_aws_env(folder, local_aws)
     run(
         [TERRAFORM, "init", "-input=false", "-no-color"],
         cwd=folder,

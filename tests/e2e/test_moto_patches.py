@@ -241,6 +241,7 @@ def ecs_service_settings(aws: Aws) -> None:
         capacityProviderStrategy=strategy,
         enableECSManagedTags=True,
         deploymentConfiguration=deployment,
+        availabilityZoneRebalancing="DISABLED",
     )
 
     def described(cluster: str, name: str) -> dict[str, Any]:
@@ -251,6 +252,7 @@ def ecs_service_settings(aws: Aws) -> None:
     assert "launchType" not in service  # placed by its capacity providers
     assert service.get("enableECSManagedTags") is True
     assert service.get("deploymentConfiguration") == deployment
+    assert service.get("availabilityZoneRebalancing") == "DISABLED"
 
     deployment = {**deployment, "deploymentCircuitBreaker": {"enable": True, "rollback": False}}
     ecs.update_service(
@@ -259,9 +261,11 @@ def ecs_service_settings(aws: Aws) -> None:
         desiredCount=1,
         enableECSManagedTags=False,
         deploymentConfiguration=deployment,
+        availabilityZoneRebalancing="ENABLED",
     )
     service = described(cluster, name)
     assert service.get("capacityProviderStrategy") == strategy
+    assert service.get("availabilityZoneRebalancing") == "ENABLED"
     assert service.get("enableECSManagedTags") is False
     assert service.get("deploymentConfiguration") == deployment
 
@@ -269,6 +273,7 @@ def ecs_service_settings(aws: Aws) -> None:
     cluster, name = ecs_service(aws, launchType="FARGATE")
     service = described(cluster, name)
     assert service.get("enableECSManagedTags") is False
+    assert service.get("availabilityZoneRebalancing") == "ENABLED"
     assert service.get("deploymentConfiguration") == {
         "deploymentCircuitBreaker": {"enable": False, "rollback": False},
         "maximumPercent": 200,

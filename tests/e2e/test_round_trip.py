@@ -1,0 +1,139 @@
+"""The round trip on a local AWS: every stack applied, re-planned, run, changed and destroyed.
+
+One platform is applied for the whole module (about ten minutes on two cores); each test is one
+phase, in file order, and later phases build on earlier ones as a user's day does. Terraform
+and the provider mirror are required: without them the module is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from devtools.e2e.round_trip import (
+    CONSUMER,
+    IMAGE_CHANGE_TYPES,
+    Options,
+    RoundTrip,
+    RoundTripFailed,
+)
+from devtools.terraform_offline import Toolchain, ToolchainMissing
+from modules.naming import repository_name, resource_name
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def round_trip() -> Iterator[RoundTrip]:
+    try:
+        Toolchain.locate()
+    except ToolchainMissing as missing:
+        pytest.skip(f"no offline Terraform toolchain: {missing.reason}")
+    with RoundTrip(Options(), out=sys.stdout) as applied:
+        applied.apply_all()
+        yield applied
+
+
+def synthesized_resources(round_trip: RoundTrip, stack: str) -> int:
+    module = json.loads((round_trip.terraform[stack].folder / "cdk.tf.json").read_text())
+    return sum(len(items) for items in module.get("resource", {}).values())
+
+
+def test_every_stack_applies_every_resource_it_declares(round_trip: RoundTrip) -> None:
+    # Given the default configuration applied in apply order
+    # Then each stack's state holds exactly the resources its synthesized module declares
+    for stack in round_trip.order:
+        row = round_trip.progress.rows[stack]
+        assert row.resources == synthesized_resources(round_trip, stack), stack
+        assert "apply" in row.seconds, stack
+
+
+def test_a_second_plan_of_every_stack_is_empty(round_trip: RoundTrip) -> None:
+    # When every stack is planned again right after its apply
+    # Then nothing would change (replan_all raises, listing the changes, otherwise)
+    round_trip.replan_all()
+
+
+def test_each_service_image_was_pushed_with_its_content_hash_tag(round_trip: RoundTrip) -> None:
+    # Given the build script ran at apply time against the local ECR
+    ecr = round_trip.client("ecr")
+    for stack in round_trip.order:
+        module = json.loads((round_trip.terraform[stack].folder / "cdk.tf.json").read_text())
+        builds = module.get("resource", {}).get("terraform_data", {})
+        for build in builds.values():
+            tag = build["triggers_replace"]["tag"]
+            # Then the repository holds exactly the tag the task definition runs
+            images = ecr.describe_images(repositoryName=repository_name(round_trip.project, stack))
+            assert [image["imageTags"] for image in images["imageDetails"]] == [[tag]], stack
+
+
+def test_the_applied_workers_move_messages_and_dead_letter_a_poison_one(
+    round_trip: RoundTrip,
+) -> None:
+    # When the applied producer and consumer run as their task definitions say
+    report = round_trip.run_workers()
+
+    # Then every message the producer sent was handled, and the poison one reached the DLQ
+    assert report.sent >= 3
+    assert report.handled == report.sent
+
+
+def test_a_task_definition_lacking_a_variable_the_runtime_needs_fails_naming_it(
+    round_trip: RoundTrip,
+) -> None:
+    # Given the consumer's service running a revision without QUEUE_URL
+    ecs = round_trip.client("ecs")
+    cluster = resource_name(round_trip.project)
+    service = resource_name(round_trip.project, CONSUMER)
+    applied = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
+    definition = ecs.describe_task_definition(taskDefinition=applied["taskDefinition"])
+    definition = definition["taskDefinition"]
+    containers = [
+        {**c, "environment": [v for v in c["environment"] if v["name"] != "QUEUE_URL"]}
+        for c in definition["containerDefinitions"]
+    ]
+    broken = ecs.register_task_definition(
+        family=definition["family"],
+        containerDefinitions=containers,
+        requiresCompatibilities=definition["requiresCompatibilities"],
+        networkMode=definition["networkMode"],
+        cpu=definition["cpu"],
+        memory=definition["memory"],
+        executionRoleArn=definition["executionRoleArn"],
+        taskRoleArn=definition["taskRoleArn"],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(cluster=cluster, service=service, taskDefinition=broken)
+    try:
+        # When the workers run from what is applied
+        # Then the round trip fails, naming the variable
+        with pytest.raises(RoundTripFailed, match="QUEUE_URL is required"):
+            round_trip.run_workers()
+    finally:
+        ecs.update_service(
+            cluster=cluster, service=service, taskDefinition=applied["taskDefinition"]
+        )
+        ecs.deregister_task_definition(taskDefinition=broken)
+
+
+def test_an_edit_of_one_handler_applies_to_its_stack_alone(round_trip: RoundTrip) -> None:
+    # When the consumer's handler is edited and what `make changed` lists is applied
+    report = round_trip.change_one_worker(CONSUMER)
+
+    # Then the consumer is the one modified stack; its image, task definition and service change
+    assert report.listed[0] == CONSUMER
+    assert all("provisional" in line for line in report.listed[1:])
+    assert {change.resource_type for change in report.applied} == IMAGE_CHANGE_TYPES
+    # And a plan of every other stack is empty
+    assert sorted(report.others_empty) == sorted(set(round_trip.order) - {CONSUMER})
+
+
+def test_destroy_in_reverse_order_leaves_nothing(round_trip: RoundTrip) -> None:
+    # When every stack is destroyed in reverse apply order
+    # Then each state is empty and no resource of the project is left (destroy_all raises)
+    round_trip.destroy_all()
