@@ -57,15 +57,25 @@ def printable(text: str) -> str:
 
 
 def field_part(text: str) -> str:
-    """A key as one part of a field's dotted path in a message."""
-    return shorten(printable(text))
+    """A key as one part of a field's dotted path in a message ('' for an empty key)."""
+    return shorten(printable(text)) if text else "''"
 
 
 def quote(text: str, limit: int = EXCERPT_CHARS) -> str:
     """`text` quoted as Python would (control characters escaped), shortened like `shorten`."""
+    quoted = repr(text)
+    if len(quoted) <= limit + 2:
+        return quoted
+    return f"{quoted[: limit + 1]}... ({len(text)} characters)"
+
+
+def elide(text: str, limit: int) -> str:
+    """`text`, or its start and end around what was left out: a message's end often says what
+    is allowed or where."""
     if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text)} characters)"
+        return text
+    tail = limit // 4
+    return f"{text[: limit - tail]} ...[{len(text) - limit} characters]... {text[-tail:]}"
 
 
 class FieldError(ValueError):

@@ -14,6 +14,8 @@ from modules.config.base import (
     FieldError,
     Strict,
     _repeated,
+    elide,
+    quote,
 )
 from modules.config.services import LogsSpec, SpecBase
 from modules.ingest_contract import (
@@ -22,6 +24,9 @@ from modules.ingest_contract import (
     Route,
     check_request_schema,
 )
+
+# How much of a schema problem a message shows.
+SCHEMA_PROBLEM_CHARS = 240
 
 
 def _unique_items(value: list[str]) -> list[str]:
@@ -164,7 +169,7 @@ class IngestSpec(SpecBase):
             if route not in allowed:
                 raise FieldError(
                     str(index),
-                    f"must be one of {', '.join(map(repr, allowed))}; got {route!r}",
+                    f"must be one of {', '.join(map(repr, allowed))}; got {quote(route)}",
                 )
         return _unique_items(value)
 
@@ -172,7 +177,11 @@ class IngestSpec(SpecBase):
     @classmethod
     def _draft_4(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
-            check_request_schema(value)
+            try:
+                check_request_schema(value)
+            except ValueError as error:
+                # jsonschema's message repeats the offending part of the schema, however large.
+                raise ValueError(elide(str(error), SCHEMA_PROBLEM_CHARS)) from None
         return value
 
     @model_validator(mode="after")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from modules.config.base import printable
+from modules.config.base import elide, printable
 from modules.config.consumers import ConsumerSpec, ProducerSpec
 from modules.config.discovery import SERVICE_FILE, WORKERS_DIR, discover, outside, refused_link
 from modules.config.ingest import IngestSpec
@@ -106,10 +106,7 @@ def _print_warning(warning: str) -> None:
 
 def _bounded(problem: str) -> str:
     """`problem` on one line, cut if a value made it longer than any message we write."""
-    problem = printable(problem)
-    if len(problem) <= MAX_PROBLEM_CHARS:
-        return problem
-    return f"{problem[: MAX_PROBLEM_CHARS - 50]}... ({len(problem)} characters in all)"
+    return elide(printable(problem), MAX_PROBLEM_CHARS - 40)
 
 
 _PROJECT = TypeAdapter(ProjectConfig)

@@ -797,7 +797,7 @@ HOSTILE = [
         "long-bad-value-is-shortened",
         (set_key(CONSUMER, "concurrency", LONG_VALUE),),
         (
-            f"{CONSUMER}: concurrency: must be a whole number; got {'x' * 40!r}... "
+            f"{CONSUMER}: concurrency: must be a whole number; got '{'x' * 40}... "
             "(100000 characters)",
         ),
     ),
@@ -805,6 +805,11 @@ HOSTILE = [
         "long-unknown-key-is-shortened",
         (set_key(CONSUMER, "k" * 5000, 1),),
         (f"{CONSUMER}: {'k' * 40}... (5000 characters): unknown key; allowed: {CONSUMER_KEYS}",),
+    ),
+    BadConfig(
+        "empty-key",
+        (set_key(CONSUMER, "", 1),),
+        (f"{CONSUMER}: '': unknown key; allowed: {CONSUMER_KEYS}",),
     ),
     BadConfig(
         "integer-of-5000-digits",
@@ -930,7 +935,7 @@ HOSTILE = [
         (set_key(PROJECT, "tags.owner", "v" * 257),),
         (
             "platform.yaml: tags.owner: a tag value may be at most 256 characters; got "
-            f"{'v' * 40!r}... (257 characters)",
+            f"'{'v' * 40}... (257 characters)",
         ),
     ),
     BadConfig(
@@ -938,7 +943,7 @@ HOSTILE = [
         (set_key(PROJECT, "tags", {"k" * 129: "v"}),),
         (
             f"platform.yaml: tags.{'k' * 40}... (129 characters): a tag key must be 1 to 128 "
-            f"characters; got {'k' * 40!r}... (129 characters)",
+            f"characters; got '{'k' * 40}... (129 characters)",
         ),
     ),
     BadConfig(
