@@ -21,6 +21,19 @@ STARTUP_DEADLINE_SECONDS = 30
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+class PortInUse(RuntimeError):
+    """The port asked for is taken; the message says which and what to do."""
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -69,13 +82,19 @@ def _patched_environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_moto_server(patched: bool = False) -> Iterator[MotoServer]:
+def running_moto_server(patched: bool = False, port: int | None = None) -> Iterator[MotoServer]:
     """Start moto_server on 127.0.0.1, wait until it answers, stop it afterwards.
 
     `patched`: run it with devtools/moto_patches.py applied (the AWS behaviour that applying
-    our Terraform stacks needs and stock moto lacks).
+    our Terraform stacks needs and stock moto lacks). `port`: Default: a free one.
     """
-    port = free_port()
+    if port is None:
+        port = free_port()
+    elif not port_is_free(port):
+        raise PortInUse(
+            f"port {port} on 127.0.0.1 is in use: pick another, or leave the port out to use "
+            "a free one"
+        )
     command = [sys.executable, "-m", "devtools.moto_patches"] if patched else _moto_server_command()
     process = subprocess.Popen(
         [*command, "-H", "127.0.0.1", "-p", str(port)],

@@ -44,6 +44,12 @@ def _parallel(value: str) -> int:
     return int(value)
 
 
+def _port(value: str) -> int:
+    if not value.isdigit() or not 1024 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"'{value[:40]}' is not a port from 1024 to 65535")
+    return int(value)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.e2e",
@@ -63,6 +69,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--parallel", type=_parallel, default=3, help="stacks applied at once (default: 3)"
     )
+    parser.add_argument(
+        "--port", type=_port, help="port of the local AWS on 127.0.0.1 (default: a free one)"
+    )
     parser.add_argument("--repo", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -77,8 +86,15 @@ def _destroy_after_failure(round_trip: RoundTrip) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.real_account and args.port is not None:
+        print("error: --port is for the local AWS; --real-account uses none", file=sys.stderr)
+        return COULD_NOT_START
     options = Options(
-        repo=args.repo, real_account=args.real_account, prefix=args.prefix, parallel=args.parallel
+        repo=args.repo,
+        real_account=args.real_account,
+        prefix=args.prefix,
+        parallel=args.parallel,
+        port=args.port,
     )
     started = time.monotonic()
     try:

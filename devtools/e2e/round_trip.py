@@ -22,7 +22,7 @@ import boto3
 from devtools.e2e import applied_workers, leftovers, schedule, workspace
 from devtools.e2e.progress import Progress
 from devtools.e2e.terraform import StackTerraform
-from devtools.moto_server import running_moto_server
+from devtools.moto_server import PortInUse, running_moto_server
 from devtools.terraform_offline import (
     DUMMY_CREDENTIALS,
     Toolchain,
@@ -65,12 +65,14 @@ class Options:
     prefix: the project name resources get (required with real_account, and must differ from
         the configured one). Default: the configured project name.
     parallel: stacks applied or destroyed at once. Default: 3.
+    port: the local AWS's port on 127.0.0.1. Default: a free one.
     """
 
     repo: Path = REPO_ROOT
     real_account: bool = False
     prefix: str | None = None
     parallel: int = schedule.PARALLEL_STACKS
+    port: int | None = None
 
 
 @dataclass
@@ -134,7 +136,11 @@ class RoundTrip(contextlib.AbstractContextManager["RoundTrip"]):
         self.order = self.graph.apply_order()
         self.progress = Progress(self.order, self.out)
         if not self.options.real_account:
-            self.server = self._stack.enter_context(running_moto_server(patched=True))
+            try:
+                server = running_moto_server(patched=True, port=self.options.port)
+                self.server = self._stack.enter_context(server)
+            except PortInUse as in_use:
+                raise RoundTripFailed(str(in_use)) from None
             self._note(f"local AWS: moto_server at {self.server.endpoint_url}")
         self.env = self._terraform_env(toolchain)
         self.terraform = {
