@@ -6,6 +6,10 @@ and `ensure_checkov` installs that group into `<venv>/tools/checkov` on first us
 minute), reinstalling only when the pinned requirement changes.
 
 Skips live in `.checkov.yaml` (JSON has no inline suppressions), each with its one-line reason.
+A check that is right everywhere but on one resource is skipped there only, in
+`.checkov-resource-skips.yaml`: checkov has no per-resource skip for Terraform JSON (its baseline
+file matches resources in any file and drops passed checks from the report), so `scan` applies
+those after checkov ran.
 """
 
 from __future__ import annotations
@@ -14,15 +18,21 @@ import json
 import shutil
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from pipeline.commands import run
 from pipeline.errors import PipelineError
 
 DEPENDENCY_GROUP = "checkov"
 CONFIG_FILE = ".checkov.yaml"
+RESOURCE_SKIPS_FILE = ".checkov-resource-skips.yaml"  # beside CONFIG_FILE
+# A reason shorter than this says nothing (the same bar as .checkov.yaml's skip lines).
+MIN_REASON_CHARS = 20
 INSTALL_TIMEOUT_SECONDS = 900.0
 SCAN_TIMEOUT_SECONDS = 600.0
 # checkov's exit status: 0 nothing failed, 1 some check failed; anything else is checkov failing.
@@ -115,6 +125,8 @@ class CheckovReport:
     skipped: int
     parsing_errors: int
     files: frozenset[str] = frozenset()  # every file a check ran on, e.g. /logs/cdk.tf.json
+    # Failed findings a ResourceSkip took out of `failed` (and counted in `skipped`).
+    skipped_on_resource: tuple[Finding, ...] = ()
 
     @classmethod
     def from_json(cls, output: Any) -> CheckovReport:
@@ -160,8 +172,65 @@ class CheckovReport:
         ]
 
 
+@dataclass(frozen=True)
+class ResourceSkip:
+    """Checks skipped on one kind of resource only, with the reason.
+
+    stack and resource are shell-style patterns over a Finding's: a cdktf logical id ends in a
+    hash of its construct path (`data.alerts_key_policy_*`), and a job family's stack is named
+    after the job (`*`).
+    """
+
+    checks: frozenset[str]
+    stack: str
+    resource: str
+    reason: str
+
+    def matches(self, finding: Finding) -> bool:
+        return (
+            finding.check_id in self.checks
+            and fnmatchcase(finding.stack, self.stack)
+            and fnmatchcase(finding.resource, self.resource)
+        )
+
+
+def load_resource_skips(path: Path) -> tuple[ResourceSkip, ...]:
+    """The entries of a resource skips file (none if it does not exist); PipelineError names
+    the first entry that lacks a field or a reason."""
+    if not path.is_file():
+        return ()
+    entries = yaml.safe_load(path.read_text()) or []
+    skips = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else [entries]):
+        try:
+            skip = ResourceSkip(
+                checks=frozenset(str(check) for check in entry["checks"]),
+                stack=str(entry["stack"]),
+                resource=str(entry["resource"]),
+                reason=" ".join(str(entry["reason"]).split()),
+            )
+        except (KeyError, TypeError) as error:
+            raise PipelineError(f"{path}: entry {index + 1} lacks {error}") from None
+        if not skip.checks or len(skip.reason) < MIN_REASON_CHARS:
+            raise PipelineError(f"{path}: entry {index + 1} needs checks and a reason")
+        skips.append(skip)
+    return tuple(skips)
+
+
+def apply_resource_skips(report: CheckovReport, skips: tuple[ResourceSkip, ...]) -> CheckovReport:
+    """`report` with the failed findings some skip matches moved to the skipped ones."""
+    skipped = tuple(f for f in report.failed if any(skip.matches(f) for skip in skips))
+    return replace(
+        report,
+        failed=tuple(f for f in report.failed if f not in skipped),
+        skipped=report.skipped + len(skipped),
+        skipped_on_resource=report.skipped_on_resource + skipped,
+    )
+
+
 def scan(checkov: Path, stacks_dir: Path, config: Path) -> CheckovReport:
-    """One checkov run over every `cdk.tf.json` under `stacks_dir` (terraform_json framework)."""
+    """One checkov run over every `cdk.tf.json` under `stacks_dir` (terraform_json framework),
+    with the resource skips beside `config` applied."""
     command = [
         str(checkov),
         "--config-file", str(config),
@@ -178,6 +247,7 @@ def scan(checkov: Path, stacks_dir: Path, config: Path) -> CheckovReport:
         success=(0, CHECKS_FAILED_EXIT),  # 1 only says that checks failed: the report is whole
     )
     try:
-        return CheckovReport.from_json(json.loads(completed.stdout))
+        report = CheckovReport.from_json(json.loads(completed.stdout))
     except (ValueError, KeyError, TypeError) as error:
         raise PipelineError(f"checkov printed no readable JSON report: {error}") from None
+    return apply_resource_skips(report, load_resource_skips(config.with_name(RESOURCE_SKIPS_FILE)))

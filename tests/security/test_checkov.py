@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING
 import pytest
 import yaml
 
-from pipeline.checkov import CONFIG_FILE, CheckovReport, installed_checkov, scan
+from pipeline.checkov import (
+    CONFIG_FILE,
+    RESOURCE_SKIPS_FILE,
+    CheckovReport,
+    Finding,
+    ResourceSkip,
+    apply_resource_skips,
+    installed_checkov,
+    load_resource_skips,
+    scan,
+)
+from pipeline.errors import PipelineError
 from tests.conftest import REPO_ROOT
 from tests.infra.synth_output import repository_stack_names
 
@@ -22,6 +33,10 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 CONFIG = REPO_ROOT / CONFIG_FILE
+RESOURCE_SKIPS = REPO_ROOT / RESOURCE_SKIPS_FILE
+# Checks that flag "*" resources and unscoped write or permission actions in IAM documents: they
+# must keep running on every policy document but the KMS key policy.
+IAM_WILDCARD_CHECKS = {"CKV_AWS_109", "CKV_AWS_111", "CKV_AWS_356"}
 _SKIP_LINE = re.compile(r"^\s*-\s*(?P<check>CKV\w+)\s*(#\s*(?P<reason>.*))?$")
 
 
@@ -50,3 +65,62 @@ def test_checkov_scanned_every_stack(report: CheckovReport) -> None:
 
 def test_no_failed_check_beyond_the_skips(report: CheckovReport) -> None:
     assert report.failed == (), "\n".join(finding.line() for finding in report.failed)
+
+
+def test_every_resource_skip_still_skips_something(report: CheckovReport) -> None:
+    skips = load_resource_skips(RESOURCE_SKIPS)
+
+    assert skips, "no resource skips read: the file moved?"
+    assert [skip for skip in skips if not any(map(skip.matches, report.skipped_on_resource))] == []
+
+
+def test_iam_wildcard_checks_run_everywhere_and_are_skipped_on_the_key_policy_only(
+    report: CheckovReport,
+) -> None:
+    global_skips = set(yaml.safe_load(CONFIG.read_text())["skip-check"])
+    skipped = {
+        (finding.check_id, finding.stack, finding.resource.rsplit("_", 1)[0])
+        for finding in report.skipped_on_resource
+        if finding.check_id in IAM_WILDCARD_CHECKS
+    }
+
+    assert IAM_WILDCARD_CHECKS.isdisjoint(global_skips)
+    assert skipped == {(check, "logs", "data.alerts_key_policy") for check in IAM_WILDCARD_CHECKS}
+
+
+def finding(check_id: str, stack: str, resource: str) -> Finding:
+    return Finding(check_id, "a check", f"/{stack}/cdk.tf.json", resource)
+
+
+def test_a_resource_skip_takes_only_its_checks_on_its_resources() -> None:
+    # Given a skip of two checks on the key policy of the logs stack
+    skip = ResourceSkip(
+        frozenset({"CKV_AWS_109", "CKV_AWS_356"}), "logs", "data.alerts_key_policy_*", "why " * 6
+    )
+    on_key = finding("CKV_AWS_109", "logs", "data.alerts_key_policy_B7D27873")
+    other_check = finding("CKV_AWS_111", "logs", "data.alerts_key_policy_B7D27873")
+    other_document = finding("CKV_AWS_109", "logs", "data.chatbot_role_permissions_1A2B3C4D")
+    other_stack = finding("CKV_AWS_356", "consumer", "data.alerts_key_policy_B7D27873")
+    report = CheckovReport(10, (on_key, other_check, other_document, other_stack), 1, 0)
+
+    # When it is applied
+    result = apply_resource_skips(report, (skip,))
+
+    # Then only the matching finding moves from failed to skipped
+    assert result.failed == (other_check, other_document, other_stack)
+    assert result.skipped_on_resource == (on_key,)
+    assert result.skipped == 2
+
+
+def test_a_resource_skip_without_a_reason_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / RESOURCE_SKIPS_FILE
+    path.write_text(yaml.safe_dump([{"checks": ["CKV_AWS_1"], "stack": "s", "resource": "r"}]))
+
+    with pytest.raises(PipelineError, match="entry 1 lacks 'reason'"):
+        load_resource_skips(path)
+
+    path.write_text(
+        yaml.safe_dump([{"checks": ["CKV_AWS_1"], "stack": "s", "resource": "r", "reason": "ok"}])
+    )
+    with pytest.raises(PipelineError, match="entry 1 needs checks and a reason"):
+        load_resource_skips(path)
