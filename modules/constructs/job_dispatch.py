@@ -52,8 +52,9 @@ DISPATCHER_CONCURRENCY = 2
 # contend on the same status items, so more reapers at once only retry each other's conditional
 # updates. A bound also keeps a burst of stopped tasks from taking the account's concurrency.
 # Lambda retries throttled asynchronous events (for up to their maximum age, 6 hours) before the
-# DLQ, so a burst waits, it is not lost. Reserving needs 10 unreserved executions left in the
-# account: an account still at Lambda's new-account quota of 10 must raise it first.
+# DLQ, so a burst waits, it is not lost. Lambda keeps 100 executions of the account unreserved
+# (all of them while the account's quota is at most that, as a new account's 10 is), so the
+# account's concurrency quota must be above 100 for this to apply.
 REAPER_CONCURRENCY = 2
 # One event is settled in a few DynamoDB and SQS calls.
 REAPER_TIMEOUT_SECONDS = 30
