@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
 
+    from devtools.fake_docker import ImageConfig
+
 # Bounds of each wait; every wait polls its condition and fails with what it last saw.
 START_DEADLINE_SECONDS = 30.0
 MESSAGES_DEADLINE_SECONDS = 120.0
@@ -41,15 +43,6 @@ LOCAL_PYTHONS = frozenset({"python", "python3", "python3.11"})
 
 class WorkersFailed(Exception):
     """The applied workers did not move the messages; the message says what was seen."""
-
-
-@dataclass(frozen=True)
-class ImageConfig:
-    """What an image declares about how it runs."""
-
-    entrypoint: tuple[str, ...]
-    cmd: tuple[str, ...]
-    env: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -81,7 +74,9 @@ def read_applied_worker(
         **{k: v for k, v in image.env.items() if k not in IMAGE_ONLY_VARIABLES},
         **{item["name"]: item["value"] for item in container.get("environment", [])},
     }
-    command = (*image.entrypoint, *(container.get("command") or image.cmd))
+    # As ECS runs it: the container's entryPoint and command, where set, replace the image's.
+    entrypoint = container.get("entryPoint") or image.entrypoint or ()
+    command = (*entrypoint, *(container.get("command") or image.cmd or ()))
     if not command:
         raise WorkersFailed(f"{service}: image {container['image']} declares no entry point")
     return AppliedWorker(service, arn, command, environment)

@@ -233,8 +233,9 @@ class RoundTrip(contextlib.AbstractContextManager["RoundTrip"]):
         sqs = self.client("sqs")
         dlq_name = queue["dead_letter_queue_arn"].rsplit(":", 1)[-1]
         dlq_url = sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]
-        consumer = self._start_worker(cluster, CONSUMER)
+        consumer = None
         try:
+            consumer = self._start_worker(cluster, CONSUMER)
             report = applied_workers.check_message_flow(
                 consumer,
                 lambda: self._start_worker(cluster, PRODUCER),
@@ -245,7 +246,7 @@ class RoundTrip(contextlib.AbstractContextManager["RoundTrip"]):
         except applied_workers.WorkersFailed as failure:
             raise RoundTripFailed(str(failure)) from None
         finally:
-            if consumer.exited() is None:
+            if consumer is not None and consumer.exited() is None:
                 consumer.process.kill()
                 consumer.process.wait()
         self._note(f"workers: {report.describe()}")
@@ -370,16 +371,16 @@ class RoundTrip(contextlib.AbstractContextManager["RoundTrip"]):
         )
 
     def _start_worker(self, cluster: str, service: str) -> applied_workers.WorkerProcess:
-        from devtools.fake_docker import image_config
+        from devtools.fake_docker import ImageConfig, ImageConfigError, image_config
 
         ecr = self.client("ecr")
 
-        def config_of(image: str) -> applied_workers.ImageConfig:
+        def config_of(image: str) -> ImageConfig:
             repository, tag = image.split("/", 1)[1].rsplit(":", 1)
-            config = image_config(ecr, repository, tag)
-            return applied_workers.ImageConfig(
-                tuple(config.entrypoint), tuple(config.cmd), dict(config.env)
-            )
+            try:
+                return image_config(ecr, repository, tag)
+            except ImageConfigError as error:
+                raise applied_workers.WorkersFailed(f"{service}: {error}") from None
 
         worker = applied_workers.read_applied_worker(
             self.client("ecs"), cluster, resource_name(self.project, service), service, config_of
