@@ -1,6 +1,7 @@
 """Handlers the tests point the consumer at (WORKER_HANDLER=tests.workers.handlers:record).
 
 The body says what to do, so one worker can mix kinds of messages:
+  "huge-failure"         raise ValueError with a message of a megabyte;
   "fail..."              raise ValueError (a poison message);
   "sleep:<seconds>:..."  work that long, then succeed;
   anything else          work TEST_HANDLER_SLEEP_SECONDS (default 0), then succeed.
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tests.handler")
 
+HUGE_FAILURE_REPEATS = 200_000
 DEFAULT_SLEEP_SECONDS = float(os.environ.get("TEST_HANDLER_SLEEP_SECONDS", "0"))
 
 
@@ -27,6 +29,8 @@ def record(message: Message) -> None:
         "test handler started",
         extra={"message_id": message.message_id, "idempotency_key": message.idempotency_key},
     )
+    if message.body == "huge-failure":
+        raise ValueError("boom " * HUGE_FAILURE_REPEATS)
     if message.body.startswith("fail"):
         raise ValueError("this message is poison")
     seconds = DEFAULT_SLEEP_SECONDS

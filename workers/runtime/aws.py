@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import NoRegionError
+
+from workers.runtime.fatal import NO_REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient  # optional stubs; only for type checkers
@@ -35,4 +38,13 @@ def aws_client(
         retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=50,
     )
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    try:
+        return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    except NoRegionError:
+        raise RegionMissing from None
+
+
+class RegionMissing(NoRegionError):
+    """No region: botocore's own words ("You must specify a region.") do not say where to."""
+
+    fmt = NO_REGION

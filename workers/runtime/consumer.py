@@ -33,11 +33,13 @@ import logging
 import math
 import threading
 import time
+import traceback
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from workers.runtime.fatal import FatalWatch
 from workers.runtime.idempotency import Claim, IdempotencyRecord
 from workers.runtime.ledger import Held, Ledger, Slots
 from workers.runtime.message import Message
@@ -116,7 +118,9 @@ class Consumer:
         )
         self._outbox = Outbox(client, settings.queue_url, self._ledger, timing, clock)
         self._receiver = threading.Thread(target=self._receive_loop, name="receiver", daemon=True)
-        self.failed = False  # True when the engine stopped itself because of its own error
+        self._fatal = FatalWatch(settings.fatal_grace, clock)
+        # True when the engine stopped itself: its own error, or one retrying cannot fix.
+        self.failed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -148,7 +152,9 @@ class Consumer:
         self._receiver.start()
         while not self._stopping.wait(WATCH_INTERVAL_SECONDS):
             self._report_overruns()
-            if not (self._receiver.is_alive() and self._outbox.alive):
+            # A receiver that gave up on a fatal error has stopped the engine itself.
+            dead = not (self._receiver.is_alive() and self._outbox.alive)
+            if dead and not self._stopping.is_set():
                 # A bug in the engine killed a thread: drain and exit non-zero, so that ECS
                 # starts a fresh task instead of leaving one that holds a slot in the service.
                 log.error("engine thread died")
@@ -227,9 +233,14 @@ class Consumer:
                 raw = self._receive(count)
             except (BotoCoreError, ClientError) as error:
                 self._slots.give(count)
+                reason = self._fatal.failed(error)
+                if reason is not None:
+                    self._give_up(reason)
+                    return
                 failures += 1
                 self._stopping.wait(self._report_receive_error(error, failures))
                 continue
+            self._fatal.succeeded()
             if failures:
                 log.info("sqs recovered", extra={"operation": "ReceiveMessage"})
                 failures = 0
@@ -254,16 +265,27 @@ class Consumer:
 
     def _report_receive_error(self, error: Exception, attempt: int) -> float:
         delay = self.settings.sqs_backoff.jittered(attempt)
-        log.warning(
-            "sqs unavailable",
-            extra={
-                "operation": "ReceiveMessage",
-                "error": repr(error)[:500],
-                "attempt": attempt,
-                "retry_in_seconds": round(delay, 3),
-            },
-        )
+        fields: dict[str, Any] = {
+            "operation": "ReceiveMessage",
+            "error": repr(error)[:500],
+            "attempt": attempt,
+            "retry_in_seconds": round(delay, 3),
+        }
+        left = self._fatal.seconds_left()
+        if left is not None:  # an error waiting may not fix: say when the worker gives up
+            fields["gives_up_in_seconds"] = round(left, 3)
+            delay = min(delay, left)
+        log.warning("sqs unavailable", extra=fields)
         return delay
+
+    def _give_up(self, reason: str) -> None:
+        """Stop, and exit non-zero: an error that retrying cannot fix lasted its grace period."""
+        log.error(
+            f"cannot consume: {reason}",
+            extra={"queue_url": self.settings.queue_url, "fatal": True},
+        )
+        self.failed = True
+        self.stop()
 
     def _accept(self, item: dict[str, Any], received_at: float) -> None:
         held = Held(
@@ -336,6 +358,8 @@ class Consumer:
             fields["duration_seconds"] = round(duration, 3)
         if error is not None:
             fields["error"] = repr(error)[:500]
+            # The whole story, for the developer; the log formatter bounds the line.
+            fields["traceback"] = "".join(traceback.format_exception(error))
         if outcome in (Outcome.SUCCESS, Outcome.DUPLICATE):
             self._outbox.delete(held)
         elif outcome is Outcome.RELEASED:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from workers.runtime import env
 from workers.runtime.aws import LONG_POLL_SECONDS, READ_TIMEOUT_SECONDS
 from workers.runtime.backoff import Backoff
+from workers.runtime.fatal import DEFAULT_GRACE_SECONDS, grace_from_env
 from workers.runtime.idempotency import DEFAULT_CAPACITY
 from workers.runtime.outbox import SQS_MAX_HOLD_SECONDS
 from workers.runtime.protection import MAX_EXPIRES_MINUTES
@@ -67,6 +68,8 @@ class ConsumerSettings:
     delete_linger: how long a delete waits for others to share its batch. Default: 0.1 s.
     max_hold: visibility limit since the receive (SQS: 12 h); tests shorten it.
     service_name: for the logs. Default: "".
+    fatal_grace: how long an error retrying cannot fix (no such queue, access denied, bad
+        credentials) may last before the engine stops and the worker exits non-zero. Default: 30 s.
     """
 
     queue_url: str
@@ -87,6 +90,7 @@ class ConsumerSettings:
     delete_linger: float = 0.1
     max_hold: float = SQS_MAX_HOLD_SECONDS
     service_name: str = ""
+    fatal_grace: float = DEFAULT_GRACE_SECONDS
 
     @property
     def stop_margin(self) -> float:
@@ -158,6 +162,7 @@ class ConsumerSettings:
                 "TASK_PROTECTION_TIMEOUT_SECONDS", 2, minimum=0.1, maximum=30, env=environ
             ),
             service_name=env.optional_str("SERVICE_NAME", "", environ),
+            fatal_grace=grace_from_env(environ),
         )
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from workers.runtime.backoff import Backoff
+from workers.runtime.fatal import FatalError, FatalWatch, grace_from_env
 from workers.runtime.message import IDEMPOTENCY_KEY_ATTRIBUTE
 
 if TYPE_CHECKING:
@@ -149,8 +150,13 @@ def batches(messages: Iterable[OutgoingMessage]) -> Iterator[list[OutgoingMessag
 class BatchSender:
     """Sends messages to one queue; retries transient failures; reports the rest.
 
-    `sleep` and `rng` are injectable so that tests can check the backoff without
-    waiting for it.
+    `sleep`, `rng` and `clock` are injectable so that tests can check the backoff and the grace
+    period without waiting for them.
+
+    An error retrying cannot fix (no such queue, access denied, bad credentials) that lasts
+    `fatal_grace` seconds (default: FATAL_ERROR_GRACE_SECONDS, else 30) makes `send` raise
+    FatalError, after logging every message of that send as not sent: a producer with a wrong
+    queue ends instead of looking busy.
     """
 
     def __init__(
@@ -161,16 +167,33 @@ class BatchSender:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        fatal_grace: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.queue_url = queue_url
         self.policy = RetryPolicy() if policy is None else policy
         self._sleep = sleep
         self._rng = random.Random() if rng is None else rng
+        grace = grace_from_env() if fatal_grace is None else fatal_grace
+        self._fatal = FatalWatch(grace, clock)
 
     def send(self, messages: Sequence[OutgoingMessage]) -> SendReport:
-        """Send every message; return once each one is sent or given up (and logged)."""
+        """Send every message; return once each one is sent or given up (and logged).
+
+        Raises FatalError (every message not sent logged first) when an error retrying cannot
+        fix has lasted its grace period."""
         report = SendReport()
+        try:
+            return self._send(messages, report)
+        except FatalError as error:
+            for message in messages:
+                if message.id not in report.sent and message.id not in report.given_up:
+                    failure = _Failure(message, "Fatal", str(error), transient=False)
+                    self._give_up(failure, report, attempts=0)
+            raise
+
+    def _send(self, messages: Sequence[OutgoingMessage], report: SendReport) -> SendReport:
         pending = self._reject_oversized(messages, report)
         for attempt in range(1, self.policy.max_attempts + 1):
             if not pending:
@@ -220,9 +243,13 @@ class BatchSender:
                 QueueUrl=self.queue_url, Entries=[message.entry() for message in batch]
             )
         except (BotoCoreError, ClientError) as error:
+            reason = self._fatal.failed(error)
+            if reason is not None:
+                raise FatalError(reason) from None
             # The request as a whole failed (botocore already retried it): every entry shares
             # the fault. A lost response may mean SQS did store them: the retry reuses the keys.
             return [_request_failure(message, error) for message in batch]
+        self._fatal.succeeded()
         for entry in response.get("Successful", []):
             message = by_id.pop(entry["Id"])
             report.sent[message.id] = entry["MessageId"]
