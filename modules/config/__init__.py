@@ -67,6 +67,7 @@ from modules.config.loading import (
     load_config,
 )
 from modules.config.project import (
+    OPTIONAL_ENDPOINTS,
     SLACK_ID_PATTERN,
     AlertsSpec,
     CreatedNetwork,
@@ -112,6 +113,7 @@ __all__ = [
     "MAX_INSPECTED_BODY_BYTES",
     "NAME_PATTERN",
     "NAME_RULE",
+    "OPTIONAL_ENDPOINTS",
     "PATTERN_RULES",
     "PLATFORM_ENVIRONMENT",
     "PLATFORM_STACKS",

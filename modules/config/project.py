@@ -49,8 +49,29 @@ TagKey = Annotated[str, _checked(tag_key_problem)]
 TagValue = Annotated[str, _checked(tag_value_problem)]
 
 
+# Interface endpoints a platform team may add to the derived ones (modules/constructs/network.py
+# derives ecr.api, ecr.dkr, logs and sqs from the services): for task code that calls the others,
+# or, with a NAT gateway, to take heavy ECR, logs or SQS traffic off its per-GB charge.
+OPTIONAL_ENDPOINTS = (
+    "ecr.api",
+    "ecr.dkr",
+    "ecs",
+    "ecs-agent",
+    "ecs-telemetry",
+    "kms",
+    "logs",
+    "monitoring",
+    "secretsmanager",
+    "ssm",
+    "sqs",
+    "ssmmessages",
+    "sts",
+)
+OptionalEndpoint = Literal[OPTIONAL_ENDPOINTS]  # type: ignore[valid-type]
+
+
 class CreatedNetwork(Strict):
-    """A new VPC with private subnets only and VPC endpoints instead of a NAT gateway."""
+    """A new VPC with private subnets; tasks reach AWS through VPC endpoints or one NAT gateway."""
 
     mode: Literal["create"] = Field("create", description="Create a new VPC.")
     cidr: str = Field(
@@ -59,6 +80,27 @@ class CreatedNetwork(Strict):
     availability_zones: int = Field(
         2, ge=2, le=6, description="How many AZs get a private subnet (2 to 6). Default: 2."
     )
+    egress: Literal["endpoints", "nat"] = Field(
+        "endpoints",
+        description="How tasks reach AWS. `endpoints`: interface endpoints for what the services "
+        "call (ecr.api, ecr.dkr, logs, sqs) in every AZ, S3 and DynamoDB gateways, no route out. "
+        "`nat`: one NAT gateway in one public subnet, HTTPS to anywhere; cheaper at low traffic, "
+        "one AZ (README: 'Network cost'). Default: endpoints.",
+    )
+    extra_endpoints: list[OptionalEndpoint] = Field(
+        default_factory=list,
+        description="More interface endpoints: for task code that calls these services, or "
+        "with `nat` to spare it the NAT gateway's per-GB charge. Each costs about $7.60 a month "
+        "per AZ. Default: none.",
+    )
+
+    @field_validator("extra_endpoints")
+    @classmethod
+    def _no_repeats(cls, value: list[str]) -> list[str]:
+        repeated = _repeated(value)
+        if repeated:
+            raise ValueError(f"must be unique; listed more than once: {repeated}")
+        return value
 
     @field_validator("cidr")
     @classmethod

@@ -1,4 +1,4 @@
-"""Where tasks run: a new private-only VPC with VPC endpoints, or an existing VPC.
+"""Where tasks run: a new private VPC (VPC endpoints or one NAT gateway), or an existing VPC.
 
 Both constructs expose the same three handles the cluster stack publishes: `vpc_id`,
 `private_subnet_ids` and `task_security_group` (no ingress; egress TCP 443 only).
@@ -7,49 +7,76 @@ Both constructs expose the same three handles the cluster stack publishes: `vpc_
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modules.cdk import Construct, Fn, aws
+from modules.config import ConsumerSpec, JobSpec, ProducerSpec, ScheduledSpec
 from modules.iam import Statement, role_with_policy, source_conditions
 from modules.naming import flow_log_group_name, resource_name
 
 if TYPE_CHECKING:
-    from modules.config import CreatedNetwork, ExistingNetwork
+    from modules.config import CreatedNetwork, ExistingNetwork, PlatformConfig
 
 HTTPS = 443
+ANYWHERE = "0.0.0.0/0"
 
-# Interface endpoints (private DNS on), each for a caller that has no other way out of a VPC
-# without a NAT gateway. Sorted by service name (a test keeps it so).
-INTERFACE_ENDPOINTS: tuple[str, ...] = (
-    # Image pulls: ecr.api for the auth token and manifests, ecr.dkr for the registry protocol;
-    # the layers themselves come from S3 (gateway endpoint below).
-    "ecr.api",
-    "ecr.dkr",
-    # ECS API: the agent reports task state; scale-in protection that a worker requests through
-    # $ECS_AGENT_URI becomes an ECS API call.
-    "ecs",
-    # The agent's control and telemetry channels. Fargate does not use them in older Regions, but
-    # AWS requires all three ECS endpoints in Regions launched after 2023-12-23, or traffic falls
-    # back to the public endpoints ("Amazon ECS interface VPC endpoints", Considerations).
-    "ecs-agent",
-    "ecs-telemetry",
-    # The awslogs driver ships container output to CloudWatch Logs.
-    "logs",
-    # CloudWatch API (PutMetricData). No worker sends custom metrics yet; without this endpoint
-    # the first one that does would hang until its timeout instead of working.
-    "monitoring",
-    # What the workers themselves call: receive/delete/change visibility, and send.
-    "sqs",
-    # Task-role credentials come from the ECS agent, not STS; this serves SDKs and tools inside a
-    # task that call STS directly (GetCallerIdentity, AssumeRole into another role).
-    "sts",
+# Interface endpoints every created network with `egress: endpoints` has, each for a caller that
+# has no other way out of a VPC without NAT: ecr.api (auth token, manifests) and ecr.dkr
+# (registry protocol) for image pulls, whose layers come from the S3 gateway; logs for the
+# awslogs driver. Fargate tasks need no ECS endpoint ("Amazon ECS interface VPC endpoints",
+# Considerations for Fargate); README "Network cost" says why task scale-in protection does
+# not either.
+BASE_INTERFACE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs")
+# SQS from inside tasks: consumers receive and delete, producers send, scheduled jobs may watch.
+SQS_CALLERS = (ConsumerSpec, ProducerSpec, ScheduledSpec)
+# Regions AWS opened on or after 2023-12-23 route even Fargate's agent traffic through the three
+# ECS endpoints when a VPC has any of them, and need all three ("Amazon ECS interface VPC
+# endpoints", Considerations for endpoints in Regions introduced starting on December 23, 2023).
+# A Region opened later and missing here: declare the three in network.extra_endpoints.
+ECS_ENDPOINT_REGIONS = frozenset(
+    {"ap-east-2", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "mx-central-1"}
 )
-# Not added, because nothing here calls them: kms (SQS and SNS call KMS on the caller's behalf,
-# from AWS's side), secretsmanager/ssm (no task definition has secrets), ssmmessages (no ECS Exec).
+ECS_ENDPOINTS: tuple[str, ...] = ("ecs", "ecs-agent", "ecs-telemetry")
+# Not added unless declared (network.extra_endpoints): kms (SQS and SNS call KMS on the caller's
+# behalf), secretsmanager/ssm (no task definition has secrets), ssmmessages (no ECS Exec),
+# monitoring and sts (no worker calls CloudWatch or STS; task-role credentials come from the
+# ECS agent).
 
-# Subnets are cut with this many extra prefix bits: room for 8, of which at most 6 are used
-# (the config allows 6 AZs), so that adding an AZ later never re-cuts the existing subnets.
+
+@dataclass(frozen=True)
+class Egress:
+    """What a created network gives tasks to reach AWS with, derived from the configuration.
+
+    nat: one NAT gateway (and its public subnet, internet gateway and address).
+    interface_endpoints: services with an interface endpoint in every AZ, sorted.
+    dynamodb_gateway: the DynamoDB gateway endpoint (job status tables); S3's is always there.
+    """
+
+    nat: bool
+    interface_endpoints: tuple[str, ...]
+    dynamodb_gateway: bool
+
+
+def egress_for(config: PlatformConfig, network: CreatedNetwork) -> Egress:
+    """The endpoints (or NAT) the configured services need, plus the declared extras."""
+    wanted = set(network.extra_endpoints)
+    nat = network.egress == "nat"
+    if not nat:
+        wanted.update(BASE_INTERFACE_ENDPOINTS)
+        if any(isinstance(service, SQS_CALLERS) for service in config.services):
+            wanted.add("sqs")
+        if config.project.region in ECS_ENDPOINT_REGIONS:
+            wanted.update(ECS_ENDPOINTS)
+    jobs = any(isinstance(service, JobSpec) for service in config.services)
+    return Egress(nat=nat, interface_endpoints=tuple(sorted(wanted)), dynamodb_gateway=jobs)
+
+
+# Subnets are cut with this many extra prefix bits: room for 8, of which at most 6 are private
+# (the config allows 6 AZs), so that adding an AZ later never re-cuts the existing subnets; the
+# last one is the NAT gateway's public subnet.
 SUBNET_NEWBITS = 3
+PUBLIC_SUBNET_INDEX = 2**SUBNET_NEWBITS - 1
 
 
 def private_subnet_cidrs(cidr: str, count: int) -> list[str]:
@@ -59,15 +86,23 @@ def private_subnet_cidrs(cidr: str, count: int) -> list[str]:
     return [str(next(subnets)) for _ in range(count)]
 
 
+def public_subnet_cidr(cidr: str) -> str:
+    """The last SUBNET_NEWBITS cut of `cidr`: never one of the private subnets."""
+    subnets = list(ipaddress.IPv4Network(cidr).subnets(prefixlen_diff=SUBNET_NEWBITS))
+    return str(subnets[PUBLIC_SUBNET_INDEX])
+
+
 class PrivateNetwork(Construct):
-    """A new VPC whose tasks reach AWS only through VPC endpoints: no NAT, no internet gateway.
+    """A new VPC whose tasks run in private subnets and reach AWS as `egress` says: through VPC
+    endpoints only (no route out at all), or through one NAT gateway.
 
     `account_id`, `partition`: this account and its partition (Terraform references), for the
     flow log role's confused-deputy conditions.
 
     Public fields: `vpc`, `vpc_id`, `subnets`, `private_subnet_ids`, `route_table`,
-    `task_security_group`, `endpoint_security_group`, `s3_endpoint`, `dynamodb_endpoint`,
-    `interface_endpoints` (by service), `flow_log`.
+    `task_security_group`, `s3_endpoint`, `dynamodb_endpoint` (None without job families),
+    `endpoint_security_group` (None without interface endpoints), `interface_endpoints` (by
+    service), `nat_gateway` (None with endpoints), `flow_log`.
     """
 
     def __init__(
@@ -80,6 +115,7 @@ class PrivateNetwork(Construct):
         account_id: str,
         partition: str,
         network: CreatedNetwork,
+        egress: Egress,
     ) -> None:
         super().__init__(scope, construct_id)
         self.vpc = aws.vpc.Vpc(
@@ -104,14 +140,44 @@ class PrivateNetwork(Construct):
         self.private_subnet_ids: list[str] = [subnet.id for subnet in self.subnets]
         self.task_security_group = task_security_group(self, project, self.vpc_id)
         self._task_security_group_id: str = self.task_security_group.id
+        self._gateway_endpoints(project, region, egress)
+        self._interface_endpoints(project, region, egress.interface_endpoints)
+        self.nat_gateway = self._nat_gateway(project, network) if egress.nat else None
+        self.flow_log = self._rejected_traffic_log(
+            project, f"arn:{partition}:ec2:{region}:{account_id}", account_id
+        )
+
+    def _gateway_endpoints(self, project: str, region: str, egress: Egress) -> None:
+        """S3 (image layers; free, and it spares NAT its per-GB charge) and, for job families'
+        status tables, DynamoDB."""
+        self.s3_endpoint = self._gateway_endpoint(project, region, "s3")
+        https_egress(
+            self,
+            "tasks_to_s3",
+            self._task_security_group_id,
+            "HTTPS to S3 through the gateway endpoint (ECR image layers)",
+            prefix_list_id=self.s3_endpoint.prefix_list_id,
+        )
+        self.dynamodb_endpoint = None
+        if egress.dynamodb_gateway:
+            self.dynamodb_endpoint = self._gateway_endpoint(project, region, "dynamodb")
+            https_egress(
+                self,
+                "tasks_to_dynamodb",
+                self._task_security_group_id,
+                "HTTPS to DynamoDB through the gateway endpoint (job status)",
+                prefix_list_id=self.dynamodb_endpoint.prefix_list_id,
+            )
+
+    def _interface_endpoints(self, project: str, region: str, services: tuple[str, ...]) -> None:
+        self.endpoint_security_group = None
+        self.interface_endpoints: dict[str, aws.vpc_endpoint.VpcEndpoint] = {}
+        if not services:
+            return
         self.endpoint_security_group = self._endpoint_security_group(project)
         self._endpoint_security_group_id: str = self.endpoint_security_group.id
-        self.s3_endpoint = self._gateway_endpoint(project, region, "s3")
-        # Job tasks (kind: job) record their state in their family's DynamoDB status table.
-        self.dynamodb_endpoint = self._gateway_endpoint(project, region, "dynamodb")
         self.interface_endpoints = {
-            service: self._interface_endpoint(project, region, service)
-            for service in INTERFACE_ENDPOINTS
+            service: self._interface_endpoint(project, region, service) for service in services
         }
         https_egress(
             self,
@@ -120,23 +186,68 @@ class PrivateNetwork(Construct):
             "HTTPS to the VPC interface endpoints",
             referenced_security_group_id=self._endpoint_security_group_id,
         )
+
+    def _nat_gateway(self, project: str, network: CreatedNetwork) -> aws.nat_gateway.NatGateway:
+        """One NAT gateway in a public subnet of the first AZ, the private subnets' default route.
+
+        One, not one per AZ: it is the whole point of choosing NAT over endpoints (README,
+        "Network cost"); if that AZ fails, tasks in every AZ lose their way out until it is back.
+        """
+        gateway = aws.internet_gateway.InternetGateway(
+            self, "internet_gateway", vpc_id=self.vpc_id, tags={"Name": resource_name(project)}
+        )
+        public_routes = aws.route_table.RouteTable(
+            self,
+            "public_routes",
+            vpc_id=self.vpc_id,
+            tags={"Name": resource_name(project, "public")},
+        )
+        aws.route.Route(
+            self,
+            "public_default_route",
+            route_table_id=public_routes.id,
+            destination_cidr_block=ANYWHERE,
+            gateway_id=gateway.id,
+        )
+        public = aws.subnet.Subnet(
+            self,
+            "public_subnet",
+            vpc_id=self.vpc_id,
+            cidr_block=public_subnet_cidr(network.cidr),
+            availability_zone=self.subnets[0].availability_zone,
+            # Only the NAT gateway lives here, with its own Elastic IP.
+            map_public_ip_on_launch=False,
+            tags={"Name": resource_name(project, "public")},
+        )
+        aws.route_table_association.RouteTableAssociation(
+            self, "public_subnet_routes", subnet_id=public.id, route_table_id=public_routes.id
+        )
+        address = aws.eip.Eip(
+            self, "nat_address", domain="vpc", tags={"Name": resource_name(project, "nat")}
+        )
+        nat = aws.nat_gateway.NatGateway(
+            self,
+            "nat_gateway",
+            subnet_id=public.id,
+            allocation_id=address.allocation_id,
+            tags={"Name": resource_name(project)},
+            depends_on=[gateway],
+        )
+        aws.route.Route(
+            self,
+            "private_default_route",
+            route_table_id=self._route_table_id,
+            destination_cidr_block=ANYWHERE,
+            nat_gateway_id=nat.id,
+        )
         https_egress(
             self,
-            "tasks_to_s3",
+            "tasks_to_nat",
             self._task_security_group_id,
-            "HTTPS to S3 through the gateway endpoint (ECR image layers)",
-            prefix_list_id=self.s3_endpoint.prefix_list_id,
+            "HTTPS to anywhere through the NAT gateway",
+            cidr_ipv4=ANYWHERE,
         )
-        https_egress(
-            self,
-            "tasks_to_dynamodb",
-            self._task_security_group_id,
-            "HTTPS to DynamoDB through the gateway endpoint (job status)",
-            prefix_list_id=self.dynamodb_endpoint.prefix_list_id,
-        )
-        self.flow_log = self._rejected_traffic_log(
-            project, f"arn:{partition}:ec2:{region}:{account_id}", account_id
-        )
+        return nat
 
     def _private_subnets(self, project: str, network: CreatedNetwork) -> list[aws.subnet.Subnet]:
         """One subnet per AZ, all on the private route table (which has only the local route)."""

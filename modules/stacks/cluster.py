@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from modules.cdk import aws
 from modules.config import CreatedNetwork
-from modules.constructs.network import ExistingPrivateNetwork, PrivateNetwork
+from modules.constructs.network import ExistingPrivateNetwork, PrivateNetwork, egress_for
 from modules.naming import cluster_name
 from modules.stacks.base import PlatformStack
 
@@ -48,6 +48,7 @@ class ClusterStack(PlatformStack):
                 account_id=account_id,
                 partition=partition,
                 network=network_config,
+                egress=egress_for(config, network_config),
             )
         else:
             self.network = ExistingPrivateNetwork(

@@ -14,7 +14,13 @@ import yaml
 
 from modules.cdk import aws
 from modules.config import CreatedNetwork, PlatformConfig, load_config
-from modules.constructs.network import INTERFACE_ENDPOINTS, private_subnet_cidrs
+from modules.constructs.network import (
+    ECS_ENDPOINT_REGIONS,
+    ECS_ENDPOINTS,
+    egress_for,
+    private_subnet_cidrs,
+    public_subnet_cidr,
+)
 from modules.stacks import cluster
 from tests.infra.conftest import (
     data_sources,
@@ -42,10 +48,10 @@ EGRESS_RULE = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule.TF_R
 ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
 ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
 
-# What the issue asks for by name; the construct may add more, never fewer.
-REQUIRED_INTERFACE_ENDPOINTS = {
-    "ecr.api", "ecr.dkr", "ecs", "ecs-agent", "ecs-telemetry", "logs", "monitoring", "sqs", "sts",
-}  # fmt: skip
+# What the default configuration's tasks call: image pulls, awslogs, and SQS. Nothing more is
+# paid for by default (README, "Network cost").
+DEFAULT_INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "sqs"]
+MAX_DEFAULT_INTERFACE_ENDPOINTS = 5
 ACCOUNT = "${data.aws_caller_identity.account.account_id}"
 PARTITION = "${data.aws_partition.partition.partition}"
 
@@ -155,10 +161,11 @@ def test_interface_endpoints_use_private_dns_in_every_subnet_behind_the_endpoint
         for body in resources(stack, ENDPOINT).values()
         if body["vpc_endpoint_type"] == "Interface"
     }
-    # Then every required service has an interface endpoint (and the list stays sorted)
-    assert set(INTERFACE_ENDPOINTS) >= REQUIRED_INTERFACE_ENDPOINTS
-    assert list(INTERFACE_ENDPOINTS) == sorted(INTERFACE_ENDPOINTS)
-    assert sorted(endpoints) == [f"com.amazonaws.{region}.{name}" for name in INTERFACE_ENDPOINTS]
+    # Then exactly the services the tasks call have an interface endpoint, at most five
+    assert sorted(endpoints) == [
+        f"com.amazonaws.{region}.{name}" for name in DEFAULT_INTERFACE_ENDPOINTS
+    ]
+    assert len(endpoints) <= MAX_DEFAULT_INTERFACE_ENDPOINTS
     # and each one answers on private DNS, in every subnet, behind the endpoint group only
     subnet_ids = [reference(SUBNET, name, "id") for name in resources(stack, SUBNET)]
     endpoint_group = group_ref(stack, "workers-endpoints")
@@ -390,3 +397,117 @@ def test_existing_network_adds_only_a_task_group_in_the_given_vpc(
     assert stack["output"][cluster.VPC_ID]["value"] == "vpc-0123456789abcdef0"
     assert stack["output"][cluster.PRIVATE_SUBNET_IDS]["value"] == subnets
     assert stack["output"][cluster.TASK_SECURITY_GROUP_ID]["value"] == tasks
+
+
+# --- what the created network derives from the configuration -----------------------------------
+
+
+def _with(config: PlatformConfig, **network: Any) -> tuple[PlatformConfig, CreatedNetwork]:
+    created = CreatedNetwork.model_validate(network)
+    project = config.project.model_copy(update={"network": created})
+    return config.model_copy(update={"project": project}), created
+
+
+def test_default_egress_is_the_four_endpoints_the_tasks_call(
+    default_config: PlatformConfig,
+) -> None:
+    egress = egress_for(*_with(default_config))
+
+    assert egress.nat is False
+    assert list(egress.interface_endpoints) == DEFAULT_INTERFACE_ENDPOINTS
+    assert egress.dynamodb_gateway is True  # the crunch job family's status table
+
+
+def test_without_sqs_callers_or_job_families_neither_sqs_nor_dynamodb_is_reached(
+    default_config: PlatformConfig,
+) -> None:
+    # Given only the ingest API (no containers of its own)
+    only_ingest = default_config.model_copy(
+        update={"services": tuple(s for s in default_config.services if s.name == "ingest")}
+    )
+
+    egress = egress_for(*_with(only_ingest))
+
+    assert egress.interface_endpoints == ("ecr.api", "ecr.dkr", "logs")
+    assert egress.dynamodb_gateway is False
+
+
+def test_declared_endpoints_are_added_and_new_regions_get_the_three_ecs_endpoints(
+    default_config: PlatformConfig,
+) -> None:
+    declared = egress_for(*_with(default_config, extra_endpoints=["sts", "monitoring"]))
+    assert {"sts", "monitoring"} < set(declared.interface_endpoints)
+
+    for region in sorted(ECS_ENDPOINT_REGIONS):
+        project = default_config.project.model_copy(update={"region": region})
+        config, network = _with(default_config.model_copy(update={"project": project}))
+        assert set(ECS_ENDPOINTS) < set(egress_for(config, network).interface_endpoints), region
+
+
+def test_nat_egress_has_no_interface_endpoint_unless_declared(
+    default_config: PlatformConfig,
+) -> None:
+    assert egress_for(*_with(default_config, egress="nat")).interface_endpoints == ()
+    declared = egress_for(*_with(default_config, egress="nat", extra_endpoints=["sqs"]))
+    assert declared.interface_endpoints == ("sqs",)
+
+
+def test_a_repeated_extra_endpoint_is_refused() -> None:
+    with pytest.raises(ValueError, match="listed more than once: 'sts'"):
+        CreatedNetwork.model_validate({"extra_endpoints": ["sts", "sts"]})
+
+
+def test_the_public_subnet_is_never_a_private_one() -> None:
+    for cidr in ("10.40.0.0/16", "10.40.0.0/24"):
+        assert public_subnet_cidr(cidr) not in private_subnet_cidrs(cidr, 6)
+
+
+def test_nat_egress_routes_private_subnets_through_one_nat_gateway(
+    repo_copy: Callable[[], Path], tmp_path: Path
+) -> None:
+    # Given platform.yaml with `egress: nat`
+    root = repo_copy()
+    project_file = root / "platform.yaml"
+    settings = yaml.safe_load(project_file.read_text())
+    settings["network"]["egress"] = "nat"
+    project_file.write_text(yaml.safe_dump(settings))
+    # When synthesized
+    stack = synth_stacks(load_config(root), tmp_path / "cdktf.out")["cluster"]
+    # Then one NAT gateway with its address sits in the one public subnet, behind an internet
+    # gateway, and is the private route table's default route
+    nat = only_resource(stack, aws.nat_gateway.NatGateway.TF_RESOURCE_TYPE)
+    (eip_id,) = resources(stack, aws.eip.Eip.TF_RESOURCE_TYPE)
+    (igw_id,) = resources(stack, aws.internet_gateway.InternetGateway.TF_RESOURCE_TYPE)
+    public = logical_id(stack, SUBNET, cidr_block="10.40.224.0/19")
+    assert nat["subnet_id"] == reference(SUBNET, public, "id")
+    assert nat["allocation_id"] == reference(aws.eip.Eip.TF_RESOURCE_TYPE, eip_id, "allocation_id")
+    routes = {
+        route["route_table_id"]: route
+        for route in resources(stack, aws.route.Route.TF_RESOURCE_TYPE).values()
+    }
+    private_table = reference(
+        ROUTE_TABLE, logical_id(stack, ROUTE_TABLE, tags={"Name": "workers-private"}), "id"
+    )
+    assert routes[private_table]["nat_gateway_id"] == reference(
+        aws.nat_gateway.NatGateway.TF_RESOURCE_TYPE,
+        next(iter(resources(stack, "aws_nat_gateway"))),
+        "id",
+    )
+    public_table = reference(
+        ROUTE_TABLE, logical_id(stack, ROUTE_TABLE, tags={"Name": "workers-public"}), "id"
+    )
+    assert routes[public_table]["gateway_id"] == reference(
+        aws.internet_gateway.InternetGateway.TF_RESOURCE_TYPE, igw_id, "id"
+    )
+    # and no interface endpoint or endpoint group, while the free gateways stay
+    endpoint_types = [body["vpc_endpoint_type"] for body in resources(stack, ENDPOINT).values()]
+    assert endpoint_types == ["Gateway", "Gateway"]
+    assert [g["name"] for g in resources(stack, SECURITY_GROUP).values()] == ["workers-tasks"]
+    # and tasks may send HTTPS anywhere (through the NAT gateway), still nothing in
+    tasks = group_ref(stack, "workers-tasks")
+    assert rules_of(stack, INGRESS_RULE, tasks) == []
+    assert {rule.get("cidr_ipv4") for rule in rules_of(stack, EGRESS_RULE, tasks)} == {
+        None,
+        "0.0.0.0/0",
+    }
+    assert all(s["map_public_ip_on_launch"] is False for s in resources(stack, SUBNET).values())

@@ -43,3 +43,18 @@ def test_stack_passes_terraform_validate(
     result = validator.validate(outdir / "stacks" / stack)
 
     assert result.valid, f"terraform validate rejected the stack:\n{result.report()}"
+
+
+def test_the_nat_network_passes_terraform_validate(
+    default_config: PlatformConfig, tmp_path: Path, validator: OfflineValidator
+) -> None:
+    # `network.egress: nat` is opt-in: its resources appear in no default stack.
+    project = default_config.project
+    network = project.network.model_copy(update={"egress": "nat"})
+    config = default_config.model_copy(
+        update={"project": project.model_copy(update={"network": network})}
+    )
+
+    result = validator.validate(synth_into(config, tmp_path) / "stacks" / "cluster")
+
+    assert result.valid, f"terraform validate rejected the NAT cluster:\n{result.report()}"
