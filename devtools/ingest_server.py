@@ -53,6 +53,7 @@ from modules.ingest_contract import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
+    from email.message import Message
 
     from mypy_boto3_sqs import SQSClient
 
@@ -64,6 +65,27 @@ DEFAULT_PORT = 8080
 STAGE_PREFIX = f"/{STAGE}"
 # What API Gateway answers for a path outside every stage, before the API itself is involved.
 NO_STAGE = (HTTPStatus.FORBIDDEN, json.dumps({"message": "Forbidden"}))
+# How long a connection may keep the server waiting for the rest of a request (a body shorter
+# than its Content-Length, an idle keep-alive): then the thread answers 408 or closes, and is free.
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
+# Digits in a Content-Length worth reading: far beyond any body limit, and no huge integers.
+_MAX_LENGTH_DIGITS = 18
+
+# How the request is framed, checked before anything is read: in AWS, the HTTP front door answers
+# these before the API sees the request. All of them close the connection, since what follows
+# the headers cannot be told apart from a next request.
+BAD_LENGTH = ErrorReply(
+    400, "BAD_CONTENT_LENGTH", "Content-Length must be one whole number of bytes, 0 or more"
+)
+# Chunked bodies get 411 rather than being decoded: the WAF body rule this server answers as
+# refuses a body over the limit before reading it, which needs its length up front, and the API's
+# clients (SDKs, curl -d, webhooks) send JSON bodies with a Content-Length.
+LENGTH_REQUIRED = ErrorReply(
+    411, "LENGTH_REQUIRED", "send the body with a Content-Length; chunked bodies are not taken"
+)
+INCOMPLETE_BODY = ErrorReply(400, "INCOMPLETE_BODY", "the body ended before its Content-Length")
+BODY_TIMEOUT = ErrorReply(408, "REQUEST_TIMEOUT", "the body did not arrive in time")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class QueueError(Exception):
@@ -111,9 +133,10 @@ class IngestContract:
 
         try:
             document = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            return Draft4Validator(self.schema).is_valid(document)
+        # Nesting deeper than the parser or the validator recurse is no valid body either.
+        except (UnicodeDecodeError, ValueError, RecursionError):
             return False
-        return Draft4Validator(self.schema).is_valid(document)
 
 
 def answer(request: Request, contract: IngestContract, send: Sender) -> Reply:
@@ -204,26 +227,64 @@ def sqs_sender(client: SQSClient, queue_url: str) -> Sender:
     return send
 
 
+def declared_length(headers: Message) -> int | ErrorReply:
+    """The body's length as the headers declare it, or the error that refuses the request."""
+    if headers.get("Transfer-Encoding") is not None:
+        return LENGTH_REQUIRED
+    values = {value.strip() for value in headers.get_all("Content-Length") or []}
+    if not values:
+        return 0
+    if len(values) > 1:  # lengths that disagree
+        return BAD_LENGTH
+    (raw,) = values
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= _MAX_LENGTH_DIGITS):
+        return BAD_LENGTH
+    return int(raw)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: IngestServer
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        # StreamRequestHandler applies it to the socket: no read waits longer.
+        self.timeout = self.server.request_timeout
+        super().setup()
+
     def _handle(self) -> None:
-        size = int(self.headers.get("Content-Length") or 0)
+        size = declared_length(self.headers)
+        if isinstance(size, ErrorReply):
+            self._reply(Reply.error(size), close=True)
+            return
         body = b""
         if size > self.server.contract.max_body_bytes:
             self.close_connection = True  # refused unread, as WAF does: the connection ends
         else:
-            body = self.rfile.read(size)
+            try:
+                body = self.rfile.read(size)
+            except TimeoutError:
+                self._reply(Reply.error(BODY_TIMEOUT), close=True)
+                return
+            if len(body) < size:
+                self._reply(Reply.error(INCOMPLETE_BODY), close=True)
+                return
         headers = {name.lower(): value for name, value in self.headers.items()}
         request = Request(self.command, self.path, headers, body, size)
         reply = answer(request, self.server.contract, self.server.send)
+        # A body sent without a length would be read as the next request: end the connection.
+        missing_length = self.command in _BODY_METHODS and "Content-Length" not in self.headers
+        self._reply(reply, close=self.close_connection or missing_length)
+
+    def _reply(self, reply: Reply, *, close: bool) -> None:
         payload = reply.body.encode("utf-8")
         self.send_response(reply.status)
         self.send_header("Content-Type", JSON)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in reply.headers:
             self.send_header(name, value)
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
@@ -247,11 +308,13 @@ class IngestServer(ThreadingHTTPServer):
         send: Sender,
         port: int = DEFAULT_PORT,
         log: Callable[[str, str, int], None] | None = None,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.contract = contract
         self.send = send
         self._log = log
+        self.request_timeout = request_timeout
 
     @property
     def url(self) -> str:
