@@ -8,6 +8,7 @@ and the provider mirror are required: without them the module is skipped with th
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -22,11 +23,14 @@ from devtools.e2e.round_trip import (
 )
 from devtools.terraform_offline import Toolchain, ToolchainMissing
 from modules.naming import repository_name, resource_name
+from tests.conftest import REPO_ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.slow
+PIPELINE_TIMEOUT_SECONDS = 300
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +123,59 @@ def test_a_task_definition_lacking_a_variable_the_runtime_needs_fails_naming_it(
             cluster=cluster, service=service, taskDefinition=applied["taskDefinition"]
         )
         ecs.deregister_task_definition(taskDefinition=broken)
+
+
+def pipeline(round_trip: RoundTrip, *args: str) -> str:
+    """`python -m pipeline` in the round trip's tree, as the pull-request workflow runs it."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--repo", str(round_trip.tree), *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=PIPELINE_TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout
+
+
+def test_a_pull_request_comment_from_real_plans_against_the_local_aws(
+    round_trip: RoundTrip, tmp_path: Path
+) -> None:
+    # Given an edit of the consumer's handler, not yet applied
+    handler = round_trip.tree / "workers" / CONSUMER / "handler.py"
+    original = handler.read_text()
+    handler.write_text(original + "\n# An edit under review.\n")
+    try:
+        # When the pull-request workflow's steps run: changed stacks, a plan of each against the
+        # applied local AWS, then the comment
+        changed_file = tmp_path / "changed.json"
+        changed_file.write_text(pipeline(round_trip, "changed", "--base", "HEAD", "--json"))
+        assert round_trip.server is not None
+        for entry in json.loads(changed_file.read_text()):
+            folder = tmp_path / "plans" / f"plan-{entry['stack']}"
+            pipeline(
+                round_trip,
+                *("plan", entry["stack"], "--no-lock"),
+                *("--local-aws", round_trip.server.endpoint_url),
+                *("--summary-json", str(folder / "summary.json")),
+                *("--plan-text", str(folder / "plan.txt")),
+            )
+        comment_file = tmp_path / "comment.md"
+        pipeline(
+            round_trip,
+            *("comment", "--changed", str(changed_file), "--plans", str(tmp_path / "plans")),
+            *("--out", str(comment_file)),
+        )
+    finally:
+        handler.write_text(original)
+
+    # Then the consumer's row counts its real plan: the image build and the task definition
+    # replaced, the service updated in place; the stacks reading it plan nothing
+    comment = comment_file.read_text()
+    assert f"| `{CONSUMER}` | 0 | 1 | 0 | 2 |  |" in comment
+    for entry in json.loads(changed_file.read_text())[1:]:
+        assert f"| `{entry['stack']}` | 0 | 0 | 0 | 0 | yes |" in comment
 
 
 def test_an_edit_of_one_handler_applies_to_its_stack_alone(round_trip: RoundTrip) -> None:
