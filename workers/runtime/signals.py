@@ -42,6 +42,4 @@ def call_on_stop_signal(on_stop: Callable[[], None]) -> None:
             log.info("stop requested", extra={"signal": name})
             on_stop()
 
-    threading.Thread(
-        target=watch, args=(reader, writer), name="stop-signals", daemon=True
-    ).start()
+    threading.Thread(target=watch, args=(reader, writer), name="stop-signals", daemon=True).start()
