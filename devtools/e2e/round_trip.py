@@ -22,6 +22,7 @@ import boto3
 from devtools.e2e import applied_workers, leftovers, schedule, workspace
 from devtools.e2e.progress import Progress
 from devtools.e2e.terraform import StackTerraform
+from devtools.fake_docker import ImageConfigError, image_config
 from devtools.moto_server import PortInUse, running_moto_server
 from devtools.terraform_offline import (
     DUMMY_CREDENTIALS,
@@ -31,7 +32,7 @@ from devtools.terraform_offline import (
     local_aws_terraform_env,
     terraform_env,
 )
-from modules.config import PLATFORM_STACKS, WORKERS_DIR, load_config
+from modules.config import PLATFORM_STACKS, WORKERS_DIR, ConfigError, load_config
 from modules.naming import resource_name
 from pipeline.changed import changed_stacks
 from pipeline.errors import PipelineError
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from devtools.e2e.terraform import PlannedChange
+    from devtools.fake_docker import ImageConfig
     from devtools.moto_server import MotoServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -121,7 +123,11 @@ class RoundTrip(contextlib.AbstractContextManager["RoundTrip"]):
         self.logs.mkdir(parents=True)
         toolchain = self._toolchain()
         workspace.copy_checkout(self.options.repo, self.tree)
-        configured = load_config(self.tree).project.project
+        try:
+            project = load_config(self.tree).project
+        except ConfigError as error:
+            raise RoundTripFailed("the configuration is not valid:\n" + str(error)) from None
+        configured, self.region = project.project, project.region
         self.project = self._project_name(configured)
         if self.project != configured:
             workspace.set_project(self.tree, self.project)
@@ -129,7 +135,6 @@ class RoundTrip(contextlib.AbstractContextManager["RoundTrip"]):
             for setting in workspace.apply_settings(self.tree, workspace.LOCAL_SETTINGS):
                 self._note(f"local setting: {setting.describe()}")
         workspace.commit_all(self.tree, "what the round trip applies")
-        self.region = load_config(self.tree).project.region
         outdir = workspace.synthesize(self.tree)
         manifest, stacks = read_stacks(outdir)
         self.graph = StackGraph.from_synth(manifest, stacks, first=PLATFORM_STACKS)
@@ -371,8 +376,6 @@ class RoundTrip(contextlib.AbstractContextManager["RoundTrip"]):
         )
 
     def _start_worker(self, cluster: str, service: str) -> applied_workers.WorkerProcess:
-        from devtools.fake_docker import ImageConfig, ImageConfigError, image_config
-
         ecr = self.client("ecr")
 
         def config_of(image: str) -> ImageConfig:
