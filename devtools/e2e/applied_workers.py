@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -283,9 +283,3 @@ def _queue_depth(sqs: Any, queue_url: str) -> int:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
     return sum(int(attributes[name]) for name in names)
-
-
-def log_tail(stream: IO[str], worker: WorkerProcess, lines: int = 20) -> None:
-    """The worker's last log lines, for a person reading a failure."""
-    for line in worker.log_file.read_text(errors="replace").splitlines()[-lines:]:
-        print(f"  {worker.worker.service}| {line}", file=stream)
