@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from modules import fast_synth
+from modules import engine, fast_synth
 
 REPO_ROOT = Path(__file__).resolve().parent
 CONFIG_ERROR_EXIT_CODE = 2
@@ -25,11 +25,13 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("CDKTF_OUTDIR", REPO_ROOT / "cdktf.out")),
         help="where to write the stacks (default: $CDKTF_OUTDIR or cdktf.out)",
     )
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
-    # Node boots and loads the assemblies while the config and its models load (issue 5).
-    try:
+    try:  # the engine platform.yaml names; in its own venv, main.py runs again there
+        chosen = engine.choose(args.root, argv)
+        # Node boots and loads the assemblies while the config and its models load (issue 5).
         fast_synth.start_kernel()
-    except fast_synth.KernelStartError as error:
+    except (engine.EngineError, fast_synth.KernelStartError) as error:
         print(f"error: {error}", file=sys.stderr)
         return KERNEL_ERROR_EXIT_CODE
     from modules.config import ConfigError, load_config
@@ -41,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
         print(f"{len(error.problems)} problem(s); nothing was written.", file=sys.stderr)
         return CONFIG_ERROR_EXIT_CODE
+    other = engine.confirm(chosen, config.project.engine)
+    if other is not None:  # `engine:` spelled so that choose() did not read it
+        fast_synth.stop_kernel()
+        try:
+            engine.run_main_with(other, argv)
+        except engine.EngineError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return KERNEL_ERROR_EXIT_CODE
 
     from modules.app import synth  # imported after validation: a bad config fails fast
 

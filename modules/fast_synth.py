@@ -29,7 +29,11 @@ A synth is Python driving a node process (the jsii kernel) one request at a time
    :func:`run_as_program` runs main.py without either.
 
 ``CDK_PLAIN_IMPORTS=1`` switches all six off (benchmarks and the equivalence test compare).
-Only the standard library is imported here: main.py starts the kernel before anything else.
+All six work alike for both engines of modules/engine.py (CDKTF and CDK Terrain): the packages
+come from the active engine, and the preload knows both layouts. (cdktn's provider binding is
+already lazy in Python and memoizes its own type hints; 1 and 5 then cost nothing and change
+nothing.) Only the standard library is imported here: main.py starts the kernel before anything
+else.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from modules import engine
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
@@ -66,9 +72,6 @@ REPORT_ENV = "FAST_SYNTH_REPORT"
 # The jsii names of the provider submodules node requires while Python is busy.
 WARM_ENV = "FAST_SYNTH_WARM_SUBMODULES"
 NODE_PRELOAD = Path(__file__).with_name("fast_synth_preload.js")
-PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
-# In the order jsii loads them: each package's _jsii module imports its dependencies' first.
-ASSEMBLY_PACKAGES = ("constructs", "cdktf", PROVIDER_PACKAGE)
 # jsii's kernel reads requests from and writes answers to file descriptor 3 (lib/program.js).
 KERNEL_API_FD = 3
 KERNEL_STOP_SECONDS = 5
@@ -92,6 +95,11 @@ def environment(*, plain: bool) -> dict[str, str]:
     return {**env, PLAIN_IMPORTS_ENV: "1"} if plain else env
 
 
+def provider_package() -> str:
+    """The Python package of the active engine's AWS provider binding."""
+    return engine.active().provider_package
+
+
 def jsii_name(python_name: str) -> str:
     """The jsii name of a submodule from its Python name: ``sqs_queue`` → ``sqsQueue``."""
     head, *rest = python_name.split("_")
@@ -101,7 +109,7 @@ def jsii_name(python_name: str) -> str:
 def provider_submodules_in_code(files: Iterable[Path] | None = None) -> list[str]:
     """Python names of the provider submodules `files` use as ``aws.<name>``, in order of
     first appearance (default: every module of the app, modules/**/*.py)."""
-    spec = importlib.util.find_spec(PROVIDER_PACKAGE)
+    spec = importlib.util.find_spec(provider_package())
     if spec is None or not spec.submodule_search_locations:
         return []
     package = Path(spec.submodule_search_locations[0])
@@ -321,10 +329,16 @@ def start_kernel() -> None:
     """
     if _STARTED or plain_imports() or "jsii" in sys.modules or os.environ.get("JSII_RUNTIME"):
         return
-    assemblies = [Assembly.of_package(package) for package in ASSEMBLY_PACKAGES]
+    assemblies = [Assembly.of_package(package) for package in engine.active().assembly_packages]
     started = StartedKernel([a for a in assemblies if a], provider_submodules_in_code())
     _STARTED.append(started)
     atexit.register(started.stop)
+
+
+def stop_kernel() -> None:
+    """Stop the kernel :func:`start_kernel` started, if it did (before main.py runs again)."""
+    for started in _STARTED:
+        started.stop()
 
 
 def adopt_kernel() -> None:
@@ -387,7 +401,7 @@ def import_provider_submodules_ahead() -> threading.Thread | None:
     import single). The thread may not call the kernel: a submodule whose import tries stops it,
     and is imported again where the build uses it. Does nothing unless the kernel was adopted.
     """
-    package = sys.modules.get(PROVIDER_PACKAGE)
+    package = sys.modules.get(provider_package())
     if not isinstance(package, LazyPackage) or not _ADOPTED:
         return None
     files = _app_files_in_import_order()

@@ -5,6 +5,10 @@
  * submodules the app uses, defers cdktf's zip library, skips the JavaScript stack cdktf keeps
  * for every token, and runs cdktf's `terraform version` check once per binary.
  *
+ * Engines. Both engines of modules/engine.py are known: CDKTF (`cdktf`, `@cdktf/provider-aws`)
+ * and CDK Terrain (`cdktn`, `@cdktn/provider-aws`), whose files sit at the same paths under their
+ * own package names. "cdktf" below means either.
+ *
  * Lazy index. The provider's index runs `exports.x = require("./x")` for every one of its
  * ~2,200 submodules when the kernel loads the assembly — about 1.7 s and 560 MB of node alone
  * (../../shared/FACTS.md, "Import cost dominates synth"), although a synth uses a few dozen.
@@ -13,8 +17,12 @@
  * the kernel looks it up, and the getter then replaces itself by the value.
  * Only a provider index inside the kernel's temporary folder matches:
  *   <tmp>/jsii-kernel-XXXX/node_modules/@cdktf/provider-<name>/lib/index.js
- * Any line this file does not understand (a new binding layout) keeps the original code: the
- * synth stays correct, and the report below says `fallback` so that the tests fail loudly.
+ * Two layouts are known: cdktf's bindings write `exports.x = require("./x");`, cdktn's
+ * `exports.x = __importStar(require("./x/index"));` after TypeScript's three helper functions
+ * (`__createBinding`, `__setModuleDefault`, `__importStar`: definitions only), whose meaning
+ * `importStar` below repeats. Any line this file does not understand (a new binding layout) keeps
+ * the original code: the synth stays correct, one warning line on stderr says so, and the report
+ * below says `fallback` so that the tests fail loudly.
  *
  * Warm-up. FAST_SYNTH_WARM_SUBMODULES lists (comma-separated jsii names) the submodules the
  * app's code names. Right after the index is replaced, before the kernel reads its next
@@ -22,14 +30,16 @@
  * modules, instead of during the build, when Python waits for every answer. A name that is not
  * in the index, or whose module throws, is skipped here; its getter throws again when used.
  *
- * Zip library. cdktf's lib/private/fs.js requires `archiver` when cdktf loads (~40 ms), but
- * only uses it when it runs as a separate process to zip an asset directory. Inside the kernel
- * that require is answered with a stand-in that loads archiver on first use.
+ * Zip library. cdktf's lib/private/fs.js requires `archiver` when cdktf loads (~40 ms; cdktn's
+ * requires `fflate`, ~20 ms), but only uses it to zip an asset directory, which this app never
+ * asks for. Inside the kernel that require is answered with a stand-in that loads the library on
+ * first use.
  *
  * Token stacks. Every token cdktf creates (each attribute reference, each lazy value) captures
  * the whole JavaScript call stack (~45 ms a synth in all), only to print it if the token later
  * fails to resolve. Called from Python, those frames are the jsii kernel's, never the app's:
- * inside the kernel cdktf's captureStackTrace returns an empty stack; errors keep their message.
+ * inside the kernel cdktf's captureStackTrace (cdktn's captureCreationStack, which its tokens
+ * call instead) returns an empty stack; errors keep their message.
  *
  * Version check. cdktf checks `terraform version` by running it (execSync: ~50 ms and a 60 MB
  * process, the peak of the whole synth's memory) once per construct that asks for it — every
@@ -54,15 +64,26 @@ const os = require("os");
 const path = require("path");
 
 const IN_KERNEL = String.raw`[\\/]jsii-kernel-[^\\/]+[\\/]node_modules[\\/]`;
-const INDEX_PATH = new RegExp(IN_KERNEL + String.raw`@cdktf[\\/]provider-[a-z0-9-]+[\\/]lib[\\/]index\.js$`);
+const CORE = "(?:cdktf|cdktn)"; // the engines' core packages; their providers are @cdktf/, @cdktn/
+const INDEX_PATH = new RegExp(
+  IN_KERNEL + String.raw`@${CORE}[\\/]provider-[a-z0-9-]+[\\/]lib[\\/]index\.js$`,
+);
 const VERSION_CHECK_PATH = new RegExp(
-  IN_KERNEL + String.raw`cdktf[\\/]lib[\\/]validations[\\/]validate-binary-version\.js$`,
+  IN_KERNEL + String.raw`${CORE}[\\/]lib[\\/]validations[\\/]validate-binary-version\.js$`,
 );
 const STACK_TRACE_PATH = new RegExp(
-  IN_KERNEL + String.raw`cdktf[\\/]lib[\\/]tokens[\\/]private[\\/]stack-trace\.js$`,
+  IN_KERNEL + String.raw`${CORE}[\\/]lib[\\/]tokens[\\/]private[\\/]stack-trace\.js$`,
 );
-const CDKTF_FS_PATH = new RegExp(IN_KERNEL + String.raw`cdktf[\\/]lib[\\/]private[\\/]fs\.js$`);
-const REQUIRE_LINE = /^exports\.([A-Za-z_$][\w$]*) = require\("(\.\/[\w.-]+)"\);$/;
+const CDKTF_FS_PATH = new RegExp(IN_KERNEL + String.raw`${CORE}[\\/]lib[\\/]private[\\/]fs\.js$`);
+// `exports.X = require("./Y");` (cdktf) or `exports.X = __importStar(require("./Y/index"));` (cdktn)
+const ZIP_LIBRARIES = new Set(["archiver", "fflate"]); // cdktf's, cdktn's
+const REQUIRE_LINE = /^exports\.([A-Za-z_$][\w$]*) = require\("(\.\/[\w.-]+(?:\/[\w.-]+)*)"\);$/;
+const IMPORT_STAR_LINE =
+  /^exports\.([A-Za-z_$][\w$]*) = __importStar\(require\("(\.\/[\w.-]+(?:\/[\w.-]+)*)"\)\);$/;
+// The first line of one of TypeScript's helper definitions; the lines that continue it are
+// indented or start with a closing bracket.
+const HELPER_START = /^var (__createBinding|__setModuleDefault|__importStar) = \(this && this\.\1\) \|\| /;
+const HELPER_CONTINUATION = /^(?:\s|[})])/;
 // Lines of the generated index that carry no behaviour besides the requires.
 const INERT_LINES = [
   /^$/,
@@ -93,25 +114,51 @@ function writeReport() {
   if (reportPath) fs.writeFileSync(reportPath, JSON.stringify(report));
 }
 
-/** The `[name, relative path]` pairs of the index, or a string saying why it is not understood. */
+/**
+ * The `[name, relative path, wrapped in __importStar]` triples of the index, or a string saying
+ * why it is not understood.
+ */
 function parseIndex(content) {
   const pairs = [];
+  let inHelper = false;
   for (const line of content.split(/\r?\n/)) {
-    const match = REQUIRE_LINE.exec(line);
-    if (match) pairs.push([match[1], match[2]]);
+    if (inHelper && HELPER_CONTINUATION.test(line)) continue;
+    inHelper = HELPER_START.test(line);
+    if (inHelper) continue;
+    const plain = REQUIRE_LINE.exec(line);
+    const star = plain ? null : IMPORT_STAR_LINE.exec(line);
+    const match = plain || star;
+    if (match) pairs.push([match[1], match[2], star !== null]);
     else if (!INERT_LINES.some((inert) => inert.test(line))) return `unexpected line: ${line.slice(0, 120)}`;
   }
   return pairs.length > 0 ? pairs : "no require lines";
 }
 
+/** What TypeScript's `__importStar(mod)` returns: an ES module as it is, else a namespace copy. */
+function importStar(mod) {
+  if (mod && mod.__esModule) return mod;
+  const result = {};
+  if (mod != null) {
+    for (const key of Object.getOwnPropertyNames(mod)) {
+      if (key === "default") continue;
+      const own = Object.getOwnPropertyDescriptor(mod, key);
+      const live = !own || ("get" in own ? !mod.__esModule : own.writable || own.configurable);
+      Object.defineProperty(result, key, live ? { enumerable: true, get: () => mod[key] } : own);
+    }
+  }
+  Object.defineProperty(result, "default", { enumerable: true, value: mod });
+  return result;
+}
+
 function defineLazyExports(module, pairs) {
   Object.defineProperty(module.exports, "__esModule", { value: true });
-  for (const [name, relative] of pairs) {
+  for (const [name, relative, star] of pairs) {
     Object.defineProperty(module.exports, name, {
       configurable: true,
       enumerable: true,
       get() {
-        const value = module.require(relative);
+        const required = module.require(relative);
+        const value = star ? importStar(required) : required;
         Object.defineProperty(module.exports, name, { value, writable: true, enumerable: true });
         report.resolved.push(name);
         writeReport();
@@ -241,7 +288,7 @@ function deferredModule(name, load) {
 
 const originalLoad = Module._load;
 Module._load = function load(request, parent, isMain) {
-  if (request === "archiver" && parent && CDKTF_FS_PATH.test(parent.filename)) {
+  if (ZIP_LIBRARIES.has(request) && parent && CDKTF_FS_PATH.test(parent.filename)) {
     report.deferred.push(request);
     writeReport();
     return deferredModule(request, () => originalLoad.call(this, request, parent, isMain));
@@ -253,13 +300,15 @@ const originalCompile = Module.prototype._compile;
 Module.prototype._compile = function compile(content, filename) {
   if (STACK_TRACE_PATH.test(filename)) {
     const result = originalCompile.call(this, content, filename);
-    if (typeof this.exports.captureStackTrace === "function") {
-      this.exports.captureStackTrace = function skippedStackTrace() {
+    // cdktf's tokens call captureStackTrace, cdktn's captureCreationStack (both through exports)
+    for (const name of ["captureStackTrace", "captureCreationStack"]) {
+      if (typeof this.exports[name] !== "function") continue;
+      this.exports[name] = function skippedStackTrace() {
         return [];
       };
       report.tokenStacks = "skipped";
-      writeReport();
     }
+    writeReport();
     return result;
   }
   if (VERSION_CHECK_PATH.test(filename)) {
@@ -273,6 +322,10 @@ Module.prototype._compile = function compile(content, filename) {
   if (typeof parsed === "string") {
     report.fallback = parsed;
     writeReport();
+    process.stderr.write(
+      `warning: fast synth does not know this provider index's layout, so it loads whole ` +
+        `(slower; same output): ${filename}: ${parsed}\n`,
+    );
     return originalCompile.call(this, content, filename);
   }
   defineLazyExports(this, parsed);

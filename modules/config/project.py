@@ -218,6 +218,15 @@ class ProjectConfig(Strict):
         default_factory=AlertsSpec,
         description="Where alerts go besides alert_emails: a Slack channel, if any.",
     )
+    # The names are modules/engine.py's ENGINES (tests/infra/test_engines.py checks).
+    engine: Literal["cdktf", "cdktn"] = Field(
+        "cdktf",
+        description=(
+            "What synthesizes the stacks: `cdktf` (CDKTF, archived upstream) or `cdktn` (CDK "
+            "Terrain, its maintained fork, installed into .venv/tools/cdktn on first use). Same "
+            "resources, same addresses: README, Engines. Default: cdktf."
+        ),
+    )
 
     @field_validator("tags")
     @classmethod

@@ -150,7 +150,7 @@ class BadConfig:
     expected: tuple[str, ...]  # every problem line, in order, exactly
 
 
-PROJECT_KEYS = "project, region, tags, network, state, alert_emails, alerts"
+PROJECT_KEYS = "project, region, tags, network, state, alert_emails, alerts, engine"
 CONSUMER_KEYS = "description, containers, logs, kind, concurrency, prefetch, queue, scaling"
 BACKLOG_SCALING_KEYS = (
     "mode, min_tasks, max_tasks, acceptable_latency_seconds, processing_time_seconds, idle_minutes"

@@ -7,9 +7,10 @@
    has no provider; cdktf's validation throws inside the node kernel during `app.synth()`. The
    exception must propagate: the interpreter prints it and exits with status 1.
 
-At exit it writes $SYNTH_PROBE_REPORT: {"main_status", "pid", "package", "available",
+At exit it writes $SYNTH_PROBE_REPORT: {"main_status", "pid", "engine", "package", "available",
 "submodules", "assemblies_answered_at_start"}.
-Both phases share one interpreter, so the plain-import variant pays its import cost once.
+Both phases share one interpreter, so the plain-import variant pays its import cost once. Run it
+with an engine's Python and CDK_ENGINE naming that engine (modules/engine.py).
 """
 
 from __future__ import annotations
@@ -24,25 +25,26 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 FAILING_STACK = "probe-unprovided"
 
 report: dict[str, Any] = {"main_status": None}
 
 
 def write_report() -> None:
-    package = sys.modules.get(PROVIDER_PACKAGE)
+    from modules import engine, fast_synth
+
+    provider_package = engine.active().provider_package
+    report["engine"] = engine.active().name
+    package = sys.modules.get(provider_package)
     report["package"] = type(package).__name__ if package is not None else None
     report["available"] = len(getattr(package, "__all__", ()))
     report["submodules"] = sorted(
         name.split(".")[1]
         for name in sys.modules
-        if name.startswith(f"{PROVIDER_PACKAGE}.")
+        if name.startswith(f"{provider_package}.")
         and name.count(".") == 1
         and not name.endswith("._jsii")
     )
-    from modules import fast_synth
-
     report["pid"] = os.getpid()
     report["assemblies_answered_at_start"] = [
         name for kernel in fast_synth._STARTED for name in kernel.answered_at_start

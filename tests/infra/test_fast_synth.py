@@ -6,6 +6,7 @@ node preload did not replace the provider's index or fell back to the original c
 kernel was not the one started early (a direct child of Python, no relay), or when its
 assemblies were not loaded from the start-up requests. The plain-import build
 (CDK_PLAIN_IMPORTS=1, ~12 s) runs once, in a subprocess, for the byte comparison and its error.
+The subprocess tests run once per engine (modules/engine.py), each with its own Python.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from modules import fast_synth
+from modules import engine, fast_synth
 from tests.conftest import REPO_ROOT
 from tests.infra.synth_output import output_files, repository_stack_names
 
@@ -29,19 +30,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from subprocess import CompletedProcess
 
+    from modules.engine import Engine
     from tests.infra.conftest import Stack
 
 PROBE = Path(__file__).with_name("synth_probe.py")
-PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
-PROVIDER_ASSEMBLY = "@cdktf/provider-aws"
 SUBPROCESS_TIMEOUT_SECONDS = 300
 # A synth of this app uses about a hundred of the binding's ~2,200 submodules (108 with the
 # ingest API's API Gateway and WAF types).
 MAX_SUBMODULES_LOADED = 150
 MIN_SUBMODULES_AVAILABLE = 1000
-KERNEL_INDEX = re.compile(
-    r"[\\/]jsii-kernel-[^\\/]+[\\/]node_modules[\\/]@cdktf[\\/]provider-aws[\\/]lib[\\/]index\.js$"
-)
+# The zip library each engine's core loads only to zip a directory; the preload defers it.
+DEFERRED_ZIP_LIBRARY = {"cdktf": "archiver", "cdktn": "fflate"}
 FAILING_STACK = "probe-unprovided"  # tests/infra/synth_probe.py adds it in its second phase
 MISSING_PROVIDER_MESSAGE = "Found resources without a matching provider construct"
 PROVIDER_CLASS_IN_CODE = re.compile(r"\baws\.([a-z0-9_]+)\.([A-Z][A-Za-z0-9]*)\b")
@@ -59,16 +58,27 @@ class ProbeRun:
     node: dict[str, Any] | None  # modules/fast_synth_preload.js's report; None: preload not run
 
 
-def run_probe(workdir: Path, *, plain: bool) -> ProbeRun:
+def kernel_index(chosen: Engine) -> re.Pattern[str]:
+    """Where the engine's provider index is inside the jsii kernel's temporary folder."""
+    scope, name = chosen.provider_assembly.split("/")
+    return re.compile(
+        rf"[\\/]jsii-kernel-[^\\/]+[\\/]node_modules[\\/]{re.escape(scope)}[\\/]{name}"
+        r"[\\/]lib[\\/]index\.js$"
+    )
+
+
+def run_probe(workdir: Path, *, plain: bool, chosen: Engine) -> ProbeRun:
+    """The probe run by the engine's Python (CDK Terrain's venv is installed on first use)."""
     workdir.mkdir(parents=True)
     env = fast_synth.environment(plain=plain)
+    env[engine.ENGINE_ENV] = chosen.name
     env["SYNTH_PROBE_REPORT"] = str(workdir / "python.json")
     env[fast_synth.REPORT_ENV] = str(workdir / "node.json")
     env["XDG_CACHE_HOME"] = str(workdir / "cache")  # an empty version-check cache
     outdir, failed_outdir = workdir / "cdktf.out", workdir / "failed.out"
     completed = subprocess.run(
         [
-            sys.executable,
+            str(engine.ensure_installed(chosen)),
             str(PROBE),
             "--root",
             str(REPO_ROOT),
@@ -95,34 +105,46 @@ def run_probe(workdir: Path, *, plain: bool) -> ProbeRun:
     )
 
 
-@pytest.fixture(scope="module")
-def fast_run(tmp_path_factory: pytest.TempPathFactory) -> ProbeRun:
-    return run_probe(tmp_path_factory.mktemp("fast-synth") / "run", plain=False)
+@pytest.fixture(scope="module", params=list(engine.ENGINES.values()), ids=list(engine.ENGINES))
+def synth_engine(request: pytest.FixtureRequest) -> Engine:
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def plain_run(tmp_path_factory: pytest.TempPathFactory) -> ProbeRun:
-    return run_probe(tmp_path_factory.mktemp("plain-synth") / "run", plain=True)
+def fast_run(synth_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> ProbeRun:
+    workdir = tmp_path_factory.mktemp(f"fast-synth-{synth_engine.name}") / "run"
+    return run_probe(workdir, plain=False, chosen=synth_engine)
+
+
+@pytest.fixture(scope="module")
+def plain_run(synth_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> ProbeRun:
+    workdir = tmp_path_factory.mktemp(f"plain-synth-{synth_engine.name}") / "run"
+    return run_probe(workdir, plain=True, chosen=synth_engine)
 
 
 # --- the fast path is really taken ----------------------------------------------------------
 
 
-def test_python_imports_only_the_provider_submodules_the_app_uses(fast_run: ProbeRun) -> None:
-    # Given a synth of the repository's app in a fresh interpreter
+def test_python_imports_only_the_provider_submodules_the_app_uses(
+    fast_run: ProbeRun, synth_engine: Engine
+) -> None:
+    # Given a synth of the repository's app in a fresh interpreter of the engine
     # Then the provider package is the lazy one, and only a handful of its submodules loaded
     assert fast_run.python["main_status"] == 0
+    assert fast_run.python["engine"] == synth_engine.name
     assert fast_run.python["package"] == fast_synth.LazyPackage.__name__
     assert fast_run.python["available"] >= MIN_SUBMODULES_AVAILABLE
     assert 0 < len(fast_run.python["submodules"]) <= MAX_SUBMODULES_LOADED
 
 
-def test_node_answers_the_provider_index_with_lazy_getters(fast_run: ProbeRun) -> None:
+def test_node_answers_the_provider_index_with_lazy_getters(
+    fast_run: ProbeRun, synth_engine: Engine
+) -> None:
     # Given the same synth, Then the preload replaced the provider's index in the kernel's folder
     node = fast_run.node
     assert node is not None, "the preload wrote no report: it was not loaded into the kernel"
     assert node["fallback"] is None, f"the preload kept the eager index: {node['fallback']}"
-    assert KERNEL_INDEX.search(node["index"]), node["index"]
+    assert kernel_index(synth_engine).search(node["index"]), node["index"]
     # one getter per submodule, of which only the used ones ran
     assert node["exports"] == fast_run.python["available"]
     assert 0 < len(node["resolved"]) <= MAX_SUBMODULES_LOADED
@@ -143,19 +165,21 @@ def test_node_warmed_every_submodule_the_synth_used_and_loaded_no_others(
     assert warmed <= named
 
 
-def test_the_kernel_was_started_early_and_without_jsii_s_relay(fast_run: ProbeRun) -> None:
+def test_the_kernel_was_started_early_and_without_jsii_s_relay(
+    fast_run: ProbeRun, synth_engine: Engine
+) -> None:
     # Given the kernel's own report and Python's
     assert fast_run.node is not None
     # Then the kernel is Python's own child (jsii's relay would be a node process in between)
     assert fast_run.node["ppid"] == fast_run.python["pid"]
-    # And cdktf's zip library was never loaded, only stood in for; tokens kept no stacks
-    assert fast_run.node["deferred"] == ["archiver"]
+    # And the engine's zip library was never loaded, only stood in for; tokens kept no stacks
+    assert fast_run.node["deferred"] == [DEFERRED_ZIP_LIBRARY[synth_engine.name]]
     assert fast_run.node["tokenStacks"] == "skipped"
     # And all three assemblies were answered from the requests queued at start
     assert fast_run.python["assemblies_answered_at_start"] == [
         "constructs",
-        "cdktf",
-        PROVIDER_ASSEMBLY,
+        synth_engine.core_package,
+        synth_engine.provider_assembly,
     ]
 
 
@@ -177,7 +201,8 @@ def test_in_process_synth_takes_the_fast_path(stacks: dict[str, Stack]) -> None:
 
     # Then the test session did not pay the full import cost either
     assert isinstance(aws, fast_synth.LazyPackage)
-    loaded = [name for name in sys.modules if name.startswith(f"{PROVIDER_PACKAGE}.")]
+    package = engine.active().provider_package
+    loaded = [name for name in sys.modules if name.startswith(f"{package}.")]
     assert 0 < len(loaded) <= MAX_SUBMODULES_LOADED
 
 
@@ -185,7 +210,7 @@ def test_every_submodule_jsii_name_matches_the_binding() -> None:
     # Given every provider submodule's generated code, which names its jsii namespace
     from modules.cdk import aws
 
-    assembly = re.escape(PROVIDER_ASSEMBLY)
+    assembly = re.escape(engine.active().provider_assembly)
     jsii_type = re.compile(rf'jsii_type="{assembly}\.([A-Za-z0-9_]+)\.'.encode())
     mismatches = {}
     for name in aws.__all__:
@@ -269,16 +294,19 @@ def test_fast_and_plain_imports_write_the_same_bytes(
 
 
 @pytest.mark.slow
-def test_plain_switch_really_takes_the_slow_path(plain_run: ProbeRun) -> None:
-    # The comparison above means something only if CDK_PLAIN_IMPORTS loads everything eagerly
+def test_plain_switch_really_takes_the_slow_path(plain_run: ProbeRun, synth_engine: Engine) -> None:
+    # The comparison above means something only if CDK_PLAIN_IMPORTS takes the bindings as they
+    # are: the package's own module, and no preload in node
     assert plain_run.python["package"] == "module"
-    assert len(plain_run.python["submodules"]) >= MIN_SUBMODULES_AVAILABLE
     assert plain_run.node is None
+    # cdktf's binding then imports every submodule; cdktn's imports on first use by itself
+    if synth_engine is engine.CDKTF:
+        assert len(plain_run.python["submodules"]) >= MIN_SUBMODULES_AVAILABLE
 
 
 @pytest.mark.parametrize("variant", ["fast", pytest.param("plain", marks=pytest.mark.slow)])
 def test_exception_during_synth_exits_nonzero_with_its_message(
-    variant: str, request: pytest.FixtureRequest
+    variant: str, synth_engine: Engine, request: pytest.FixtureRequest
 ) -> None:
     # Given a synth whose app fails cdktf's validation inside the node kernel (synth_probe.py)
     run: ProbeRun = request.getfixturevalue(f"{variant}_run")
