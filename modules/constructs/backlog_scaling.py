@@ -7,7 +7,11 @@ Backlog per task (scaling mode `backlog-per-task`), three policies on one scalab
    waiting) would take the service to 0 tasks in the middle of the work. Its metric is floored
    at `TRACKING_FLOOR`: then desired >= 1 whenever a task runs, and target tracking can shrink
    the service to 1 task but never to 0. It cannot scale out of 0 either (0 x anything = 0).
-2. Out of 0: a step policy, +1 task, fired by an alarm "messages visible and no task running".
+2. Out of 0: a step policy, +1 task, fired by an alarm "messages visible and none in flight":
+   nobody receives them. SQS metrics alone, because whether Container Insights reports
+   RunningTaskCount 0 or nothing for a service with no task is not documented, and an alarm on
+   a metric with no data never fires (simulator/README.md shows both cases). With tasks running,
+   a message waits visible with none in flight only for the moments between receives.
 3. Into 0: a step policy, exactly 0 tasks, fired by an alarm "no message visible or in flight"
    for `idle_minutes` consecutive minutes. Only this policy removes the last task.
 
@@ -29,9 +33,10 @@ itself (no metric math, no floor):
 The steps' bounds relative to each alarm's threshold come from the config
 (`StepScaling.scale_out`, `.scale_in`), which the simulator reads too.
 
-Facts behind the numbers (../shared/FACTS.md): SQS metrics arrive once a minute; target
-tracking scales out after about 3 minutes and in after about 15; RunningTaskCount comes from
-Container Insights, which the cluster stack turns on.
+Facts behind the numbers (SQS developer guide, CloudWatch metrics; Application Auto Scaling
+user guide): SQS metrics arrive once a minute; target tracking scales out after about 3 minutes
+and in after about 15; RunningTaskCount, which only target tracking reads, comes from Container
+Insights, which the cluster stack turns on.
 """
 
 from __future__ import annotations
@@ -86,8 +91,10 @@ TRACKING_FLOOR = 0.001
 # publish no RunningTaskCount at all.
 BACKLOG_PER_TASK = "IF(FILL(running, 0) > 1, FILL(visible, 0) / FILL(running, 0), FILL(visible, 0))"
 TRACKED_BACKLOG = f"IF(backlog_per_task < {TRACKING_FLOOR}, {TRACKING_FLOOR}, backlog_per_task)"
-# 1 in a minute with a visible message and no running task (alarm: >= 1 for 1 minute).
-WAITING_WITHOUT_TASKS = "IF(FILL(visible, 0) > 0 AND FILL(running, 0) == 0, 1, 0)"
+# 1 in a minute with a visible message and none in flight (alarm: >= 1 for 1 minute): nobody
+# receives. Maximum per minute: one message in flight at any moment of the minute says someone
+# does.
+WAITING_UNRECEIVED = "IF(FILL(visible, 0) > 0 AND FILL(in_flight, 0) == 0, 1, 0)"
 # Messages visible or in flight (alarm: < 1, i.e. none, for idle_minutes minutes).
 MESSAGES_IN_QUEUE = "FILL(visible, 0) + FILL(in_flight, 0)"
 
@@ -95,8 +102,9 @@ MESSAGES_IN_QUEUE = "FILL(visible, 0) + FILL(in_flight, 0)"
 # task that just started has not yet brought the backlog down.
 SCALE_OUT_COOLDOWN_SECONDS = 60
 SCALE_IN_COOLDOWN_SECONDS = 300
-# Out of 0: the alarm keeps firing every minute until RunningTaskCount shows the new task
-# (start plus metric delay: minutes). Within the cooldown the same +1 adds nothing more.
+# Out of 0: the alarm keeps firing every minute until the new task receives (start plus metric
+# delay: minutes). Within the cooldown the same +1 adds nothing more; after it, a task that still
+# receives nothing (it cannot start, say) gets a second one.
 SCALE_FROM_ZERO_COOLDOWN_SECONDS = 300
 # Steps: each step policy waits a minute (one metric period) after it acted, so its next
 # adjustment starts from the count it set rather than adding again to a count already raised.
@@ -227,11 +235,12 @@ class BacklogScaling(Construct):
         )
         self.messages_waiting_alarm = self._alarm(
             "messages_waiting_alarm",
-            resource_name(props.name, "messages-waiting-no-task"),
-            description="Messages are visible and no task runs: start one (step policy, +1 task).",
-            expression=WAITING_WITHOUT_TASKS,
-            label="1 when messages wait and no task runs",
-            with_running_tasks=True,
+            resource_name(props.name, "messages-not-received"),
+            description="Messages are visible and none is in flight: no task receives, start one "
+            "(step policy, +1 task). SQS metrics only: works whatever Container Insights reports "
+            "for a service with no task.",
+            expression=WAITING_UNRECEIVED,
+            label="1 when messages wait and none is in flight",
             comparison_operator="GreaterThanOrEqualToThreshold",
             threshold=1,
             minutes=1,
@@ -257,7 +266,6 @@ class BacklogScaling(Construct):
             "stop every task (step policy, exactly 0 tasks).",
             expression=MESSAGES_IN_QUEUE,
             label="Messages visible or in flight",
-            with_running_tasks=False,
             comparison_operator="LessThanThreshold",
             threshold=1,
             minutes=idle_minutes,
@@ -414,29 +422,20 @@ class BacklogScaling(Construct):
         description: str,
         expression: str,
         label: str,
-        with_running_tasks: bool,
         comparison_operator: str,
         threshold: float,
         minutes: int,
         action: str,
     ) -> alarm.CloudwatchMetricAlarm:
-        """A metric-math alarm over the queue (and running tasks) that invokes a scaling policy.
+        """A metric-math alarm over the queue's visible and in-flight messages that invokes a
+        scaling policy.
 
         Maximum per minute: counts stay whole numbers, so `< 1` means none.
         """
         props = self.props
         queries = [
             self._alarm_query("visible", SQS, VISIBLE, {"QueueName": props.queue_name}),
-            (
-                self._alarm_query(
-                    "running",
-                    CONTAINER_INSIGHTS,
-                    RUNNING_TASKS,
-                    {"ClusterName": props.cluster_name, "ServiceName": props.service_name},
-                )
-                if with_running_tasks
-                else self._alarm_query("in_flight", SQS, IN_FLIGHT, {"QueueName": props.queue_name})
-            ),
+            self._alarm_query("in_flight", SQS, IN_FLIGHT, {"QueueName": props.queue_name}),
             alarm.CloudwatchMetricAlarmMetricQuery(
                 id="result", expression=expression, label=label, return_data=True
             ),
