@@ -41,6 +41,12 @@ plan-capacity: $(STAMP)  ## make plan-capacity SERVICE=consumer WORKLOAD=seed P9
 bench-simulate: $(STAMP)  ## Wall time of a simulated 24-hour day of the seed workload
 	$(PY) -m bench.simulate_day
 
+.PHONY: cost
+
+cost: $(STAMP)  ## Monthly cost per stack, fixed and usage, offline (costs/prices.yaml): make cost [ARGS=--json]
+	$(PY) main.py
+	$(PY) -m costs --stacks cdktf.out $(ARGS)
+
 bench-synth: $(STAMP)  ## Synth wall time, peak RSS and cost per service: fast path vs plain imports
 	$(PY) -m bench.synth
 

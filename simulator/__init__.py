@@ -1,4 +1,4 @@
-"""A discrete-event simulator of one queue consumer's scaling on ECS Fargate (issue 10).
+"""A discrete-event simulator of one queue consumer's scaling on ECS Fargate.
 
 It runs the scaling policy a `workers/<name>/service.yaml` declares (the same typed
 config the stacks are built from) against a workload, with CloudWatch's one-minute,

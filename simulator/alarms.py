@@ -10,7 +10,7 @@ policy at every evaluation [CW-ALARM in timings.py].
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -24,51 +24,79 @@ __all__ = [
     "MESSAGES_IN_QUEUE",
     "TRACKING_FLOOR",
     "VISIBLE",
+    "WAITING_UNRECEIVED",
     "WAITING_WITHOUT_TASKS",
     "Alarm",
     "AlarmState",
     "Comparison",
     "MetricExpression",
     "MissingData",
+    "filled",
 ]
 
 
 @dataclass(frozen=True)
 class MetricExpression:
-    """A CloudWatch metric or metric-math expression over one period's datapoint."""
+    """A CloudWatch metric or metric-math expression over one period's datapoint.
+
+    `metrics`: how many CloudWatch metrics it reads (an alarm is billed per metric).
+    `fills`: the deployed expression wraps each metric in FILL(metric, 0). FILL gives a missing
+    minute the value 0 when the metric has other datapoints in the alarm's window; a metric with
+    no datapoint in the whole window has nothing to fill, and the expression yields no data
+    (assumption: AWS does not document FILL of an empty series; this is the cautious reading).
+    """
 
     name: str
     value: Callable[[Datapoint], float | None]
+    metrics: int
+    fills: bool = True
+
+
+def filled(window: list[Datapoint]) -> list[Datapoint]:
+    """`window` as FILL(metric, 0) sees it: gaps of a metric that has data in it become 0."""
+    present = {
+        name: any(getattr(point, name) is not None for point in window)
+        for name in ("visible", "in_flight", "running")
+    }
+    return [
+        replace(
+            point,
+            **{
+                name: 0.0
+                for name, has_data in present.items()
+                if has_data and getattr(point, name) is None
+            },
+        )
+        for point in window
+    ]
 
 
 def _visible(point: Datapoint) -> float | None:
     return point.visible
 
 
-# The platform's expressions (modules/constructs/backlog_scaling.py) wrap SQS series in
-# FILL(..., 0): while tasks run, RunningTaskCount has datapoints and a missing SQS value
-# reads as 0; with no task and no SQS datapoint there is nothing at all (missing).
-def _filled_visible(point: Datapoint) -> float | None:
-    if point.visible is None:
-        return 0.0 if point.running > 0 else None
-    return point.visible
-
-
 def _backlog_per_task(point: Datapoint) -> float | None:
     # IF(running > 1, visible / running, visible), i.e. visible / max(running, 1), floored at
     # TRACKING_FLOOR so that target tracking's ceil(capacity x metric / target) stays >= 1.
-    visible = _filled_visible(point)
-    if visible is None:
+    if point.visible is None or point.running is None:
         return None
-    return max(visible / max(point.running, 1.0), TRACKING_FLOOR)
+    return max(point.visible / max(point.running, 1.0), TRACKING_FLOOR)
+
+
+def _waiting_unreceived(point: Datapoint) -> float | None:
+    # IF(visible > 0 AND in_flight == 0, 1, 0): messages wait and nobody is receiving. SQS
+    # metrics alone: it does not matter what RunningTaskCount reports for a service at 0.
+    if point.visible is None or point.in_flight is None:
+        return None
+    return 1.0 if point.visible > 0 and point.in_flight == 0 else 0.0
 
 
 def _waiting_without_tasks(point: Datapoint) -> float | None:
-    # IF(visible > 0 AND running == 0, 1, 0)
-    visible = _filled_visible(point)
-    if visible is None:
+    # IF(visible > 0 AND running == 0, 1, 0): the former scale-from-zero alarm, kept to show
+    # that it never fires when RunningTaskCount reports nothing for a service at 0.
+    if point.visible is None or point.running is None:
         return None
-    return 1.0 if visible > 0 and point.running == 0 else 0.0
+    return 1.0 if point.visible > 0 and point.running == 0 else 0.0
 
 
 def _messages_in_queue(point: Datapoint) -> float | None:
@@ -80,12 +108,13 @@ def _messages_in_queue(point: Datapoint) -> float | None:
 
 # modules/constructs/backlog_scaling.py TRACKING_FLOOR (tests/simulator checks they agree).
 TRACKING_FLOOR = 0.001
-VISIBLE = MetricExpression("ApproximateNumberOfMessagesVisible", _visible)
-BACKLOG_PER_TASK = MetricExpression("visible / max(running tasks, 1)", _backlog_per_task)
+VISIBLE = MetricExpression("ApproximateNumberOfMessagesVisible", _visible, 1, fills=False)
+BACKLOG_PER_TASK = MetricExpression("visible / max(running tasks, 1)", _backlog_per_task, 2)
+WAITING_UNRECEIVED = MetricExpression("1 if visible > 0 and none in flight", _waiting_unreceived, 2)
 WAITING_WITHOUT_TASKS = MetricExpression(
-    "1 if visible > 0 and no task runs", _waiting_without_tasks
+    "1 if visible > 0 and no task runs", _waiting_without_tasks, 2
 )
-MESSAGES_IN_QUEUE = MetricExpression("visible + in flight", _messages_in_queue)
+MESSAGES_IN_QUEUE = MetricExpression("visible + in flight", _messages_in_queue, 2)
 
 
 class Comparison(Enum):
@@ -136,6 +165,8 @@ class Alarm:
     def evaluate(self, cloudwatch: CloudWatch, now: float) -> AlarmState:
         needed = self.datapoints_to_alarm or self.evaluation_periods
         window = cloudwatch.readable(now, self.evaluation_periods)
+        if self.metric.fills:
+            window = filled(window)
         values = [self.metric.value(point) for point in window]
         present = [value for value in values if value is not None]
         if present:

@@ -4,7 +4,10 @@ What is modelled, each from the Application Auto Scaling User Guide (see timings
 - Target tracking computes the capacity that would bring the metric to its target,
   `ceil(capacity x metric / target)`: rounding up adds enough and removes too little, never
   the reverse [AAS-TT]. Its capacity is the scalable dimension, the service's desired count;
-  at 0 it computes 0, so it cannot scale out from zero (../shared/FACTS.md).
+  at 0 it computes 0, so it cannot scale out from zero. It "scales in more gradually"
+  [AAS-TT]: one scale-in removes at most `target_tracking_scale_in_max_ratio` of the capacity
+  (at least one task), the next one a scale-in cooldown later if AlarmLow still holds
+  (an assumption: AWS gives no number; timings.py).
 - Step scaling picks the step whose bounds (relative to the alarm threshold) hold the
   metric, and applies ChangeInCapacity, ExactCapacity or PercentChangeInCapacity with the
   documented rounding and MinAdjustmentMagnitude.
@@ -73,6 +76,7 @@ class TargetTrackingPolicy(ScalingPolicy):
     target: float
     scale_out_cooldown: float
     scale_in_cooldown: float
+    scale_in_max_ratio: float = 1.0
 
     @property
     def alarms(self) -> list[Alarm]:
@@ -84,7 +88,10 @@ class TargetTrackingPolicy(ScalingPolicy):
         wanted = math.ceil(capacity * alarm.last_value / self.target - _EPSILON)
         if alarm is self.high:
             return wanted if wanted > capacity else None
-        return wanted if wanted < capacity else None
+        if wanted >= capacity:
+            return None
+        step = max(1, math.floor(capacity * self.scale_in_max_ratio + _EPSILON))
+        return max(wanted, capacity - step)
 
     def describe(self) -> str:
         return f"target tracking: {self.high.metric.name} at {self.target:g}"

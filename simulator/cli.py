@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from simulator.cost import DEFAULT_REGION, PRICES, prices_for
+from simulator.cost import prices_for
+from simulator.metrics import IdleTaskMetric
 from simulator.planner import plan_capacity, scaling_snippet
-from simulator.policies import MODES, UnsupportedModeError, mode_of
+from simulator.policies import MODES, FromZeroAlarm, UnsupportedModeError, mode_of
 from simulator.report import format_table, summarize
 from simulator.runner import (
     DEFAULT_HOURS,
@@ -26,12 +28,14 @@ from simulator.runner import (
 )
 from simulator.tasks import HANDLER_FORMS, HandlerTimeError, parse_handler_time
 from simulator.timings import Timings, TimingsError, override_timings
-from simulator.workload import WORKLOAD_FORMS, WorkloadError, parse_workload
+from simulator.workload import WORKLOAD_FORMS, WorkloadError, parse_duration, parse_workload
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from modules.config import ConsumerSpec
+    from simulator.cost import FixedCosts
+    from simulator.engine import RunResult
 
 __all__ = ["main"]
 
@@ -81,7 +85,35 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="override a timing constant (simulator/timings.py); repeatable",
     )
+    common.add_argument(
+        "--queue-at-start",
+        choices=("auto", "active", "inactive"),
+        default="auto",
+        help="SQS metrics at the start: inactive (idle 6 h before: none until 15 min after the "
+        "first message), active, or auto (inactive for a min-0 service; default)",
+    )
+    common.add_argument(
+        "--idle-task-metric",
+        choices=[metric.value for metric in IdleTaskMetric],
+        default=IdleTaskMetric.MISSING.value,
+        help="what ECS/ContainerInsights RunningTaskCount reports for a service with no task: "
+        "nothing (default, the cautious reading) or 0; AWS does not document which",
+    )
+    common.add_argument(
+        "--from-zero-alarm",
+        choices=[alarm.value for alarm in FromZeroAlarm],
+        default=FromZeroAlarm.SQS.value,
+        help="backlog-per-task's alarm that starts the first task: sqs (visible and none in "
+        "flight; what the stack deploys) or running-tasks (the former design, for comparison)",
+    )
     common.add_argument("--root", type=Path, default=Path(), help="repository root (default .)")
+    common.add_argument(
+        "--stacks",
+        type=Path,
+        metavar="DIR",
+        help="synthesized cdktf.out to take the fixed costs from (default: synthesize --root "
+        "into a temporary folder, about a second)",
+    )
 
     simulate = commands.add_parser("simulate", parents=[common], help="run the service's policy")
     compare = simulate.add_mutually_exclusive_group()
@@ -99,7 +131,15 @@ def _parser() -> argparse.ArgumentParser:
         help="also run every other scaling mode with its defaults (queue-depth: the seed)",
     )
     simulate.add_argument(
-        "--plot", type=Path, help=f"PNG path (default {DEFAULT_PLOT_DIR}/<service>-<workload>.png)"
+        "--plot",
+        type=Path,
+        help=f"PNG path (default {DEFAULT_PLOT_DIR}/<service>-<workload>-<options>.png)",
+    )
+    simulate.add_argument(
+        "--window",
+        type=_window,
+        metavar="START-END",
+        help="plot only this time window, e.g. 110m-3h (default: the whole run)",
     )
 
     plan = commands.add_parser(
@@ -117,6 +157,17 @@ def _positive(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
     return value
+
+
+def _window(text: str) -> tuple[float, float]:
+    start_text, dash, end_text = text.partition("-")
+    try:
+        start, end = parse_duration(start_text, "--window"), parse_duration(end_text, "--window")
+    except WorkloadError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not dash or end <= start:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected START-END with END after START")
+    return start, end
 
 
 def _fraction(text: str) -> float:
@@ -148,13 +199,29 @@ def _options(args: argparse.Namespace) -> RunOptions:
         handler=parse_handler_time(args.handler) if args.handler else None,
         failure_rate=args.failure_rate,
         scale_in_protection=not args.no_protection,
+        queue_active_at_start={"auto": None, "active": True, "inactive": False}[
+            args.queue_at_start
+        ],
+        idle_task_metric=IdleTaskMetric(args.idle_task_metric),
+        from_zero=FromZeroAlarm(args.from_zero_alarm),
     )
 
 
-def _region_note(region: str) -> str:
-    if region in PRICES:
-        return f"prices: {region}, Linux/x86 on-demand"
-    return f"prices: {DEFAULT_REGION} Linux/x86 on-demand ({region} is not in simulator/cost.py)"
+def _fixed_costs(args: argparse.Namespace, service: str, region: str) -> FixedCosts:
+    """The platform's and the service stack's fixed monthly cost, from the synthesized stacks."""
+    from costs.estimate import fixed_costs_for_simulation, read_stacks, simulation_fixed_costs
+
+    if args.stacks is not None:
+        return simulation_fixed_costs(read_stacks(args.stacks), service, region)
+    return fixed_costs_for_simulation(args.root.resolve(), service, region)
+
+
+def _fixed_note(fixed: FixedCosts) -> str:
+    monthly = fixed.platform_monthly + fixed.service_monthly
+    return (
+        f"fixed: ${monthly:.2f} a month ({fixed.source}; scaling alarms per policy), prorated "
+        "over each run's hours"
+    )
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -176,20 +243,67 @@ def _simulate(args: argparse.Namespace) -> int:
     handler = options.handler or default_handler(spec)
     region = _region(args.root)
     prices = prices_for(region)
+    fixed = _fixed_costs(args, spec.name, region)
     results = [run_spec(other, options, arrivals, horizon, handler) for other in specs]
-    summaries = [summarize(result, prices) for result in results]
+    summaries = [summarize(result, prices, fixed) for result in results]
     print(
         f"{spec.name}: workload {args.workload}, {horizon / 3600:.4g} h, seed {options.seed}, "
-        f"handler {handler.label}, concurrency {spec.concurrency}, "
-        f"task {spec.task_size.cpu} CPU / {spec.task_size.memory} MiB; {_region_note(region)}"
+        f"handler {handler.label}, concurrency {spec.concurrency}, prefetch {spec.prefetch}, "
+        f"task {spec.task_size.cpu} CPU / {spec.task_size.memory} MiB; {prices.label}; "
+        f"{_fixed_note(fixed)}"
     )
     print(format_table(summaries))
+    _warn_capped(results)
     from simulator.plot import plot_runs
 
-    path = args.plot or DEFAULT_PLOT_DIR / f"{spec.name}-{_slug(args.workload)}.png"
-    plot_runs(results, path, f"{spec.name} under {args.workload} (seed {options.seed})")
+    path = args.plot or DEFAULT_PLOT_DIR / f"{_plot_name(spec.name, args)}.png"
+    title = f"{spec.name} under {args.workload} (seed {options.seed})"
+    plot_runs(results, path, title, window=args.window)
     print(f"plot: {path}")
     return 0
+
+
+def _warn_capped(results: list[RunResult]) -> None:
+    """A run that hit its time cap has unhandled messages its figures leave out: say so."""
+    for result in results:
+        if result.capped:
+            print(
+                f"warning: {result.scenario.label}: stopped at the time cap "
+                f"({result.end / 3600:.4g} h) with {result.queue.backlog} messages not handled; "
+                "its latency and drain figures cover only the handled ones",
+                file=sys.stderr,
+            )
+
+
+# Options that change a run but not its service or workload, with their defaults: those set to
+# something else name the plot's file.
+_NAMED_OPTIONS: dict[str, object] = {
+    "hours": None,
+    "seed": 1,
+    "handler": None,
+    "failure_rate": 0.0,
+    "no_protection": False,
+    "timing": [],
+    "queue_at_start": "auto",
+    "idle_task_metric": IdleTaskMetric.MISSING.value,
+    "from_zero_alarm": FromZeroAlarm.SQS.value,
+    "compare": [],
+    "compare_modes": False,
+    "window": None,
+}
+
+
+def _plot_name(service: str, args: argparse.Namespace) -> str:
+    """`<service>-<workload>-<options not at their default>-<hash of all options>`: another run
+    with other options gets another file instead of overwriting this one."""
+    chosen = [(name, getattr(args, name)) for name in _NAMED_OPTIONS]
+    readable = "-".join(
+        _slug(f"{name}={value}")
+        for name, value in chosen
+        if value != _NAMED_OPTIONS[name] and value is not True
+    ) + "".join(f"-{name}" for name, value in chosen if value is True)
+    digest = hashlib.sha256(repr(chosen).encode()).hexdigest()[:8]
+    return "-".join(part for part in (service, _slug(args.workload), readable[:80], digest) if part)
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -198,8 +312,10 @@ def _plan(args: argparse.Namespace) -> int:
     horizon = horizon_for(options.workload, options.hours)
     arrivals = arrivals_for(options.workload, options.seed, horizon)
     handler = options.handler or default_handler(spec)
-    prices = prices_for(_region(args.root))
-    plan = plan_capacity(spec, options, arrivals, horizon, handler, args.p95, prices)
+    region = _region(args.root)
+    prices = prices_for(region)
+    fixed = _fixed_costs(args, spec.name, region)
+    plan = plan_capacity(spec, options, arrivals, horizon, handler, args.p95, prices, fixed)
     current = plan.current
     print(
         f"{spec.name}: workload {args.workload}, {horizon / 3600:.4g} h, seed {options.seed}; "
@@ -234,7 +350,7 @@ def _region(root: Path) -> str:
     try:
         return load_config(root).project.region
     except ConfigError:
-        return DEFAULT_REGION
+        return ""  # priced as the price table's fallback region, and labelled so
 
 
 def _slug(text: str) -> str:

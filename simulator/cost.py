@@ -1,9 +1,12 @@
-"""What a run costs: Fargate vCPU-hours and GB-hours, and SQS requests.
+"""What a run costs: the fixed part, prorated, and Fargate and SQS for the work.
 
-Prices are on-demand Linux/x86 list prices in USD (aws.amazon.com/fargate/pricing; SQS
-from ../shared/FACTS.md: $0.40 per million standard requests, a batch of up to 10 is one
-request). Fargate bills each task per second from launch to stop with a one-minute
-minimum (timings.py). Compute only: no NAT (the platform has none), logs, or storage.
+Prices come from the price table, costs/prices.yaml (data, with its sources): Fargate bills each
+task per second from launch to stop with a one-minute minimum (timings.py); SQS $0.40 per
+million requests, a batch of up to 10 being one. The fixed part is what the platform and the
+service's stack cost whether or not a message arrives (endpoints or NAT, Container Insights,
+alarms, keys, logs at a stated volume: costs/fixed.py), from the synthesized stacks, with the
+service's scaling alarms counted from the simulated plan so that each compared policy pays
+for its own alarms.
 """
 
 from __future__ import annotations
@@ -12,30 +15,55 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from costs.table import RegionPrices
     from simulator.engine import RunResult
 
-__all__ = ["PRICES", "Cost", "Prices", "cost_of", "prices_for"]
+__all__ = ["Cost", "FixedCosts", "Prices", "cost_of", "prices_for", "prices_from"]
+
+HOURS_PER_MONTH = 730.0
 
 
 @dataclass(frozen=True)
 class Prices:
-    region: str
+    label: str
     vcpu_hour: float
     gb_hour: float
-    sqs_per_million: float = 0.40
+    sqs_per_million: float
+    alarm_metric_month: float
+    hours_per_month: float = HOURS_PER_MONTH
 
 
-# Identical in these regions for Linux/x86 on-demand (checked on the pricing page).
-PRICES: dict[str, Prices] = {
-    region: Prices(region, vcpu_hour=0.04048, gb_hour=0.004445)
-    for region in ("eu-west-1", "us-east-1", "us-east-2", "us-west-2")
-}
-DEFAULT_REGION = "eu-west-1"
+def prices_from(region: RegionPrices, hours_per_month: float = HOURS_PER_MONTH) -> Prices:
+    return Prices(
+        label=region.label,
+        vcpu_hour=region["fargate_vcpu_hour"],
+        gb_hour=region["fargate_gb_hour"],
+        sqs_per_million=region["sqs_requests_per_million"],
+        alarm_metric_month=region["alarm_metric_month"],
+        hours_per_month=hours_per_month,
+    )
 
 
 def prices_for(region: str) -> Prices:
-    """The region's prices, or eu-west-1's (labelled as such) when the table lacks it."""
-    return PRICES.get(region, PRICES[DEFAULT_REGION])
+    """The region's prices from costs/prices.yaml (or its fallback's, labelled as such)."""
+    from costs.table import load_prices
+
+    table = load_prices()
+    return prices_from(table.for_region(region), table.hours_per_month)
+
+
+@dataclass(frozen=True)
+class FixedCosts:
+    """Monthly costs that do not depend on the work.
+
+    platform_monthly: the cluster and logs stacks (network, Container Insights, alert key, logs).
+    service_monthly: the service's own stack but its scaling alarms (DLQ alarm, image storage,
+    Container Insights of the service), which `Cost` adds from the simulated plan.
+    """
+
+    platform_monthly: float
+    service_monthly: float
+    source: str
 
 
 @dataclass(frozen=True)
@@ -47,13 +75,19 @@ class Cost:
     sqs_requests: float
     sqs: float
     prices: Prices
+    # The fixed part for the run's duration: platform, service stack, scaling alarms.
+    fixed: float = 0.0
+
+    @property
+    def usage(self) -> float:
+        return self.fargate + self.sqs
 
     @property
     def total(self) -> float:
-        return self.fargate + self.sqs
+        return self.fixed + self.usage
 
 
-def cost_of(result: RunResult, prices: Prices) -> Cost:
+def cost_of(result: RunResult, prices: Prices, fixed: FixedCosts | None = None) -> Cost:
     timings = result.scenario.timings
     size = result.scenario.spec.task_size
     task_seconds = sum(
@@ -78,7 +112,16 @@ def cost_of(result: RunResult, prices: Prices) -> Cost:
         sqs_requests=requests,
         sqs=requests / 1e6 * prices.sqs_per_million,
         prices=prices,
+        fixed=_fixed_share(result, prices, fixed),
     )
+
+
+def _fixed_share(result: RunResult, prices: Prices, fixed: FixedCosts | None) -> float:
+    if fixed is None:
+        return 0.0
+    alarms = result.scenario.plan.alarm_metrics * prices.alarm_metric_month
+    monthly = fixed.platform_monthly + fixed.service_monthly + alarms
+    return monthly * (result.end / 3600) / prices.hours_per_month
 
 
 def _send_requests(arrivals: list[float]) -> int:

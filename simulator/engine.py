@@ -9,9 +9,14 @@ drawn in arrival order from their own generator for the same reason.
 Time to drain: from the moment the visible backlog peaked until every message sent by
 then has been handled (or dead-lettered); for a burst on a quiet queue, the burst's drain.
 
-Receives are immediate: a long-polling worker with a free slot gets a message as soon as
-one is visible (SQS long polling returns when a message arrives). A task with free slots
-takes up to min(10, free slots) messages per ReceiveMessage, the least busy task first.
+Receives are immediate: a long-polling worker with free places gets a message as soon as
+one is visible (SQS long polling returns when a message arrives). A task takes up to
+min(10, free places) messages per ReceiveMessage, the task with most free places first; its
+places are its handler slots plus its prefetch (tasks.py).
+
+The queue starts inactive (idle for six hours before the run: no SQS metric until something
+touches it, then only after the reactivation delay) unless the service keeps tasks running,
+whose polls keep it active; `Scenario.queue_active_at_start` decides otherwise.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from simulator.autoscaling import ScalableTarget
-from simulator.metrics import CloudWatch, QueueActivity
+from simulator.metrics import CloudWatch, IdleTaskMetric, QueueActivity
 from simulator.queue import Message, SqsQueue
 from simulator.tasks import Task, TaskState
 from simulator.timings import Timings
@@ -68,6 +73,15 @@ class Scenario:
     seed: int = 0
     scale_in_protection: bool = True
     label: str = ""
+    idle_task_metric: IdleTaskMetric = IdleTaskMetric.ZERO
+    # None: active when the service keeps tasks running (min > 0), whose polls keep it so.
+    queue_active_at_start: bool | None = None
+
+    @property
+    def queue_starts_active(self) -> bool:
+        if self.queue_active_at_start is None:
+            return self.plan.min_capacity > 0
+        return self.queue_active_at_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +110,8 @@ class RunResult:
     peak_at: float | None
     drained_at: float | None
     idle_receive_requests: float
+    # The run stopped at horizon + DRAIN_CAP_SECONDS with messages still unhandled.
+    capped: bool = False
 
 
 class _Simulation:
@@ -106,8 +122,8 @@ class _Simulation:
         self.rng = random.Random(scenario.seed)
         self.handler_rng = random.Random(scenario.seed ^ _HANDLER_STREAM)
         self.queue = SqsQueue(max_receive_count=self.spec.queue.max_receive_count)
-        self.cloudwatch = CloudWatch(self.timings)
-        self.activity = QueueActivity(self.timings)
+        self.cloudwatch = CloudWatch(self.timings, scenario.idle_task_metric)
+        self.activity = QueueActivity.at_start(self.timings, active=scenario.queue_starts_active)
         self.target = ScalableTarget(
             scenario.plan.min_capacity, scenario.plan.max_capacity, list(scenario.plan.policies)
         )
@@ -167,6 +183,7 @@ class _Simulation:
             peak_at=self.peak_at,
             drained_at=self.drained_at,
             idle_receive_requests=self.running_seconds / self.timings.long_poll_wait_seconds,
+            capped=self.queue.backlog > 0,
         )
 
     # --- events ---------------------------------------------------------------------------
@@ -175,12 +192,19 @@ class _Simulation:
         self.activity.touch(now)
         self.minute_arrivals += 1
         self.queue.send(message)
+        if self._more_arrivals_at(now):
+            return False  # messages sent together are visible together to a receive
         self._dispatch(now)
         if len(self.queue.visible) > self.max_visible or self.peak_at is None:
             self.max_visible = len(self.queue.visible)
             self.peak_at, self.peak_last_id = now, message.id
             self.peak_outstanding, self.drained_at = self.queue.backlog, None
         return False
+
+    def _more_arrivals_at(self, now: float) -> bool:
+        return (
+            bool(self.events) and self.events[0][0] == now and self.events[0][2] == _Event.ARRIVAL
+        )
 
     def _finished(self, message: Message, now: float) -> None:
         """A message left the queue for good (deleted or dead-lettered)."""
@@ -219,8 +243,10 @@ class _Simulation:
             if not task.held:
                 self._stop(task, now)
             return False
+        if task.waiting:
+            self._start_handling(task, task.waiting.popleft(), now)
         self._dispatch(now)
-        if not task.held:
+        if not task.protected:
             self._reconcile(now)
         return False
 
@@ -266,15 +292,21 @@ class _Simulation:
     # --- tasks and messages -----------------------------------------------------------------
 
     def _dispatch(self, now: float) -> None:
-        """Hand visible messages to tasks with free slots, least busy first."""
+        """Hand visible messages to tasks with free places, the one with most first."""
         while self.queue.visible:
-            task = max(self.live, key=lambda candidate: candidate.free_slots, default=None)
-            if task is None or task.free_slots == 0:
+            task = max(self.live, key=lambda candidate: candidate.free_places, default=None)
+            if task is None or task.free_places < min(
+                task.receive_threshold, SQS_MAX_MESSAGES_PER_RECEIVE
+            ):
                 return
             self.queue.receive_requests += 1
             dead_before = len(self.queue.dead_letters)
-            for message in self.queue.receive(min(SQS_MAX_MESSAGES_PER_RECEIVE, task.free_slots)):
-                self._start_handling(task, message, now)
+            limit = min(SQS_MAX_MESSAGES_PER_RECEIVE, task.free_places)
+            for message in self.queue.receive(limit):
+                if task.idle_slot:
+                    self._start_handling(task, message, now)
+                else:
+                    task.waiting.append(message)
             for message in self.queue.dead_letters[dead_before:]:
                 self._finished(message, now)
 
@@ -306,7 +338,7 @@ class _Simulation:
         ]
         missing = self.target.desired - len(active)
         for _ in range(missing):
-            task = Task(len(self.all_tasks), now, self.spec.concurrency)
+            task = Task(len(self.all_tasks), now, self.spec.concurrency, self.spec.prefetch)
             self.live.append(task)
             self.all_tasks.append(task)
             self._push(now + self.timings.task_start_seconds, _Event.TASK_READY, task)
@@ -325,11 +357,14 @@ class _Simulation:
                 self._stop(task, now)
             else:
                 self._terminate(task, now)
+        self._dispatch(now)  # what a stopped task released goes to the others at once
 
     def _terminate(self, task: Task, now: float) -> None:
-        """SIGTERM: stop receiving, finish or release within the stop timeout."""
+        """SIGTERM: stop receiving, release what waits, finish the rest within the stop timeout."""
         self._leave_running(task, now)
         task.state = TaskState.DRAINING
+        while task.waiting:
+            self.queue.make_visible(task.waiting.popleft())
         if task.held:
             self._push(now + self.spec.stop_timeout, _Event.STOP_DEADLINE, task)
         else:

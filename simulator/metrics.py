@@ -4,37 +4,57 @@ Each period's datapoint is the state at the period's end (SQS reports a point-in
 approximate count once a minute). It becomes readable `metric_publication_delay_seconds`
 after the period ends. SQS datapoints are missing while the queue is inactive (empty and
 untouched for six hours) and for up to 15 minutes after it wakes up (see timings.py).
-ContainerInsights' RunningTaskCount is never missing: the cluster always reports it.
+
+ContainerInsights' RunningTaskCount while a service runs no task is not documented: it may
+report 0 or nothing. `IdleTaskMetric` picks one; the platform's scale-from-zero alarm must
+work with either (simulator/README.md).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from simulator.timings import Timings
 
-__all__ = ["CloudWatch", "Datapoint", "QueueActivity"]
+__all__ = ["CloudWatch", "Datapoint", "IdleTaskMetric", "QueueActivity"]
+
+
+class IdleTaskMetric(Enum):
+    """What RunningTaskCount reports for a minute in which the service runs no task."""
+
+    ZERO = "zero"
+    MISSING = "missing"
 
 
 @dataclass(frozen=True, slots=True)
 class Datapoint:
-    """One period. `visible`/`in_flight` are None when SQS emitted nothing for it."""
+    """One period; a value is None when its metric emitted nothing for it."""
 
     period: int
     visible: float | None
     in_flight: float | None
-    running: float
+    running: float | None
 
 
 @dataclass
 class QueueActivity:
-    """Tracks SQS's notion of an active queue, which decides whether metrics flow."""
+    """Tracks SQS's notion of an active queue, which decides whether metrics flow.
+
+    `last_active` -inf: the queue was idle for more than six hours before the run started, so it
+    emits nothing until something touches it, and then only after the reactivation delay.
+    """
 
     timings: Timings
     last_active: float = 0.0
     metrics_resume_at: float = 0.0
+
+    @classmethod
+    def at_start(cls, timings: Timings, *, active: bool) -> QueueActivity:
+        return cls(timings) if active else cls(timings, last_active=-math.inf)
 
     def touch(self, now: float) -> None:
         """The queue held messages or was called at `now`."""
@@ -50,18 +70,20 @@ class QueueActivity:
 @dataclass
 class CloudWatch:
     timings: Timings
+    idle_task_metric: IdleTaskMetric = IdleTaskMetric.ZERO
     datapoints: list[Datapoint] = field(default_factory=list)
 
     def record(
         self, period_end: float, visible: int, in_flight: int, running: int, sqs_emits: bool
     ) -> None:
         period = len(self.datapoints)
+        reports_running = running > 0 or self.idle_task_metric is IdleTaskMetric.ZERO
         self.datapoints.append(
             Datapoint(
                 period=period,
                 visible=float(visible) if sqs_emits else None,
                 in_flight=float(in_flight) if sqs_emits else None,
-                running=float(running),
+                running=float(running) if reports_running else None,
             )
         )
 

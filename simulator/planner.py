@@ -19,7 +19,7 @@ from simulator.runner import run_spec
 
 if TYPE_CHECKING:
     from modules.config import ConsumerSpec
-    from simulator.cost import Prices
+    from simulator.cost import FixedCosts, Prices
     from simulator.report import Summary
     from simulator.runner import RunOptions
     from simulator.tasks import HandlerTime
@@ -54,9 +54,10 @@ def plan_capacity(
     handler: HandlerTime,
     p95_goal: float,
     prices: Prices,
+    fixed: FixedCosts | None = None,
 ) -> CapacityPlan:
     mode = mode_of(spec)
-    current = summarize(run_spec(spec, options, arrivals, horizon, handler), prices)
+    current = summarize(run_spec(spec, options, arrivals, horizon, handler), prices, fixed)
     tried: list[Candidate] = []
     capped_out: set[tuple[tuple[str, Any], ...]] = set()
     for updates in mode.knobs(spec):
@@ -64,7 +65,8 @@ def plan_capacity(
         if others in capped_out:
             continue
         candidate_spec = mode.with_updates(spec, updates)
-        summary = summarize(run_spec(candidate_spec, options, arrivals, horizon, handler), prices)
+        result = run_spec(candidate_spec, options, arrivals, horizon, handler)
+        summary = summarize(result, prices, fixed)
         tried.append(Candidate(candidate_spec, updates, summary))
         if summary.max_tasks < updates["max_tasks"]:
             capped_out.add(others)  # the cap never bound: a higher one runs the same

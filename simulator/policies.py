@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 from modules.config import (
@@ -25,6 +26,7 @@ from simulator.alarms import (
     BACKLOG_PER_TASK,
     MESSAGES_IN_QUEUE,
     VISIBLE,
+    WAITING_UNRECEIVED,
     WAITING_WITHOUT_TASKS,
     Alarm,
     Comparison,
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MODES",
     "BacklogPerTaskMode",
+    "FromZeroAlarm",
     "PolicyMode",
     "QueueDepthMode",
     "ScalingPlan",
@@ -65,6 +68,23 @@ class ScalingPlan:
     max_capacity: int
     policies: list[ScalingPolicy]
     label: str
+
+    @property
+    def alarm_metrics(self) -> int:
+        """CloudWatch bills alarms per metric they read: this plan's count (cost.py)."""
+        return sum(alarm.metric.metrics for policy in self.policies for alarm in policy.alarms)
+
+
+class FromZeroAlarm(Enum):
+    """Which alarm starts the first task of a min-0 service.
+
+    SQS: "messages visible and none in flight", on SQS metrics alone (what the stack deploys).
+    RUNNING_TASKS: "messages visible and RunningTaskCount 0", the former design, which needs
+    Container Insights to report 0 for a service with no task (simulate --idle-task-metric).
+    """
+
+    SQS = "sqs"
+    RUNNING_TASKS = "running-tasks"
 
 
 def _target_tracking(
@@ -95,6 +115,7 @@ def _target_tracking(
         target=target,
         scale_out_cooldown=scale_out_cooldown,
         scale_in_cooldown=scale_in_cooldown,
+        scale_in_max_ratio=timings.target_tracking_scale_in_max_ratio,
     )
 
 
@@ -105,7 +126,9 @@ class PolicyMode(ABC):
 
     @classmethod
     @abstractmethod
-    def plan(cls, spec: ConsumerSpec, timings: Timings) -> ScalingPlan: ...
+    def plan(
+        cls, spec: ConsumerSpec, timings: Timings, from_zero: FromZeroAlarm = FromZeroAlarm.SQS
+    ) -> ScalingPlan: ...
 
     @classmethod
     @abstractmethod
@@ -126,14 +149,17 @@ class PolicyMode(ABC):
         return spec.model_copy(update={"scaling": scaling})
 
 
-def _scale_to_zero(idle_minutes: int, timings: Timings) -> list[ScalingPolicy]:
+def _scale_to_zero(
+    idle_minutes: int, timings: Timings, from_zero_alarm: FromZeroAlarm
+) -> list[ScalingPolicy]:
     """The two step policies that take a min-0 service out of and back into 0 tasks."""
     # Target tracking computes 0 from 0 tasks: this one starts the first task (+1).
+    waiting = WAITING_UNRECEIVED if from_zero_alarm is FromZeroAlarm.SQS else WAITING_WITHOUT_TASKS
     from_zero = StepScalingPolicy(
         name="ScaleOutFromZero",
         alarm=Alarm(
-            "MessagesWaitingNoTask",
-            WAITING_WITHOUT_TASKS,
+            "MessagesWaitingUnreceived",
+            waiting,
             Comparison.GREATER_OR_EQUAL,
             1,
             1,
@@ -170,7 +196,9 @@ class BacklogPerTaskMode(PolicyMode):
     config_type = BacklogPerTaskScaling
 
     @classmethod
-    def plan(cls, spec: ConsumerSpec, timings: Timings) -> ScalingPlan:
+    def plan(
+        cls, spec: ConsumerSpec, timings: Timings, from_zero: FromZeroAlarm = FromZeroAlarm.SQS
+    ) -> ScalingPlan:
         scaling = spec.scaling
         assert isinstance(scaling, BacklogPerTaskScaling)
         target = spec.backlog_target
@@ -184,7 +212,7 @@ class BacklogPerTaskMode(PolicyMode):
         )
         policies: list[ScalingPolicy] = [tracking]
         if scaling.min_tasks == 0:
-            policies += _scale_to_zero(scaling.idle_minutes, timings)
+            policies += _scale_to_zero(scaling.idle_minutes, timings, from_zero)
         label = (
             f"backlog-per-task (target {target:g}/task, {scaling.min_tasks}-{scaling.max_tasks}"
             " tasks)"
@@ -212,7 +240,9 @@ class QueueDepthMode(PolicyMode):
     config_type = QueueDepthScaling
 
     @classmethod
-    def plan(cls, spec: ConsumerSpec, timings: Timings) -> ScalingPlan:
+    def plan(
+        cls, spec: ConsumerSpec, timings: Timings, from_zero: FromZeroAlarm = FromZeroAlarm.SQS
+    ) -> ScalingPlan:
         scaling = spec.scaling
         assert isinstance(scaling, QueueDepthScaling)
         tracking = _target_tracking(
@@ -274,7 +304,9 @@ class StepsMode(PolicyMode):
     config_type = StepScaling
 
     @classmethod
-    def plan(cls, spec: ConsumerSpec, timings: Timings) -> ScalingPlan:
+    def plan(
+        cls, spec: ConsumerSpec, timings: Timings, from_zero: FromZeroAlarm = FromZeroAlarm.SQS
+    ) -> ScalingPlan:
         scaling = spec.scaling
         assert isinstance(scaling, StepScaling)
         policies: list[ScalingPolicy] = [

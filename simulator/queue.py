@@ -4,7 +4,7 @@ Visible messages wait in arrival order (a standard queue only approximates that;
 approximation is fine for latency percentiles). A received message is in flight until it
 is deleted, released (visibility set to 0 at shutdown) or its visibility timeout ends.
 SQS moves a message to the DLQ when a receive would exceed maxReceiveCount; a returned
-message still counted as a receive (../shared/FACTS.md).
+message still counts as a receive (SQS developer guide, dead-letter queues).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from simulator.cost import cost_of
 
 if TYPE_CHECKING:
-    from simulator.cost import Cost, Prices
+    from simulator.cost import Cost, FixedCosts, Prices
     from simulator.engine import RunResult
 
 __all__ = ["Summary", "format_table", "percentile", "summarize"]
@@ -41,7 +41,7 @@ class Summary:
     cost: Cost
 
 
-def summarize(result: RunResult, prices: Prices) -> Summary:
+def summarize(result: RunResult, prices: Prices, fixed: FixedCosts | None = None) -> Summary:
     latencies = sorted(result.latencies)
     drain = None
     if result.drained_at is not None and result.peak_at is not None:
@@ -60,7 +60,7 @@ def summarize(result: RunResult, prices: Prices) -> Summary:
         max_tasks=max((sample.running for sample in result.samples), default=0),
         scaling_activities=len(result.activities),
         simulated_hours=result.end / 3600,
-        cost=cost_of(result, prices),
+        cost=cost_of(result, prices, fixed),
     )
 
 
@@ -87,6 +87,8 @@ _ROWS: list[tuple[str, str]] = [
     ("task-hours", "task_hours"),
     ("Fargate vCPU-h / GB-h", "resource_hours"),
     ("SQS requests", "sqs_requests"),
+    ("usage cost: Fargate + SQS (USD)", "usage"),
+    ("fixed cost for the same hours (USD)", "fixed"),
     ("estimated cost (USD)", "total"),
 ]
 
@@ -101,7 +103,9 @@ def _cell(summary: Summary, key: str) -> str:
         "task_hours": f"{cost.task_hours:.2f}",
         "resource_hours": f"{cost.vcpu_hours:.2f} / {cost.gb_hours:.2f}",
         "sqs_requests": f"{cost.sqs_requests:,.0f}",
-        "total": f"${cost.total:.4f} (Fargate ${cost.fargate:.4f} + SQS ${cost.sqs:.4f})",
+        "usage": f"${cost.usage:.4f} (${cost.fargate:.4f} + ${cost.sqs:.4f})",
+        "fixed": f"${cost.fixed:.4f}",
+        "total": f"${cost.total:.4f}",
     }
     if key in cells:
         return cells[key]

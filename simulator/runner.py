@@ -18,7 +18,8 @@ from modules.config import (
     load_config,
 )
 from simulator.engine import Scenario, simulate
-from simulator.policies import mode_of
+from simulator.metrics import IdleTaskMetric
+from simulator.policies import FromZeroAlarm, mode_of
 from simulator.tasks import Fixed
 from simulator.timings import Timings
 
@@ -60,6 +61,10 @@ class RunOptions:
     handler: HandlerTime | None = None
     failure_rate: float = 0.0
     scale_in_protection: bool = True
+    # None: inactive for a min-0 service (idle six hours before the run), active otherwise.
+    queue_active_at_start: bool | None = None
+    idle_task_metric: IdleTaskMetric = IdleTaskMetric.MISSING
+    from_zero: FromZeroAlarm = FromZeroAlarm.SQS
 
 
 def load_service(root: Path, name: str) -> ConsumerSpec:
@@ -151,7 +156,7 @@ def run_spec(
     handler: HandlerTime,
     label: str | None = None,
 ) -> RunResult:
-    plan = mode_of(spec).plan(spec, options.timings)
+    plan = mode_of(spec).plan(spec, options.timings, options.from_zero)
     return simulate(
         Scenario(
             spec=spec,
@@ -164,5 +169,7 @@ def run_spec(
             seed=options.seed,
             scale_in_protection=options.scale_in_protection,
             label=label or f"{spec.name}: {plan.label}",
+            idle_task_metric=options.idle_task_metric,
+            queue_active_at_start=options.queue_active_at_start,
         )
     )

@@ -1,17 +1,20 @@
 """Fargate tasks of the consumer service: lifecycle, concurrency and handler times.
 
 A task is STARTING from launch until `Timings.task_start_seconds` later, then RUNNING:
-it holds up to `concurrency` messages at once. Scale-in sends SIGTERM: the task DRAINS
-(receives nothing more, finishes what it holds) and stops when it holds nothing, or at
-its stop timeout, when the runtime releases what is left (visibility 0) before SIGKILL.
-While a task holds messages it is protected from scale-in (workers/runtime/protection.py),
-so ECS picks idle tasks, and waits when every task is busy.
+it handles up to `concurrency` messages at once and holds up to `prefetch` more, waiting
+for a handler slot (workers/runtime/ledger.py `Slots`). Scale-in sends SIGTERM: the task
+DRAINS (receives nothing more, releases the messages still waiting, finishes the ones it
+handles) and stops when it holds nothing, or at its stop timeout, when the runtime releases
+what is left (visibility 0) before SIGKILL. While a task holds messages it is protected from
+scale-in (workers/runtime/protection.py), so ECS picks idle tasks, and waits when every task
+is busy.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
@@ -125,22 +128,38 @@ class Task:
     id: int
     launched_at: float
     concurrency: int
+    prefetch: int = 0
     state: TaskState = TaskState.STARTING
     stopped_at: float | None = None
-    # Messages this task holds, each with the generation of its handling (to cancel it).
+    # Messages being handled, each with the generation of its handling (to cancel it).
     held: dict[Message, int] = field(default_factory=dict)
+    # Received messages waiting for a handler slot (prefetch), oldest first.
+    waiting: deque[Message] = field(default_factory=deque)
     # When the open DeleteMessageBatch started, and how many entries it has.
     delete_batch_opened: float = -math.inf
     delete_batch_size: int = 0
 
     @property
-    def free_slots(self) -> int:
-        return self.concurrency - len(self.held) if self.state is TaskState.RUNNING else 0
+    def free_places(self) -> int:
+        """How many more messages a receive may bring (0 unless RUNNING)."""
+        if self.state is not TaskState.RUNNING:
+            return 0
+        return self.concurrency + self.prefetch - len(self.held) - len(self.waiting)
+
+    @property
+    def receive_threshold(self) -> int:
+        """A receive waits until this many places are free: more than half the prefetch, so that
+        it tops up with a fuller batch (workers/runtime/ledger.py `Slots.reserve`)."""
+        return self.prefetch // 2 + 1
+
+    @property
+    def idle_slot(self) -> bool:
+        return len(self.held) < self.concurrency
 
     @property
     def protected(self) -> bool:
         """Scale-in protection is on while the worker holds a message."""
-        return bool(self.held)
+        return bool(self.held or self.waiting)
 
     @property
     def counts_as_running(self) -> bool:

@@ -22,7 +22,6 @@ Sources (short names used below):
   tracking policy, as AWS Copilot's `copilot svc status` documentation shows them:
   AlarmHigh "CPUUtilization > 70.00 for 3 datapoints within 3 minutes", AlarmLow
   "CPUUtilization < 63.00 for 15 datapoints within 15 minutes" (63 = 0.9 x 70).
-  ../shared/FACTS.md: "scale-out after about 3 minutes, scale-in after about 15".
 - [AAS-API] Application Auto Scaling API Reference, TargetTrackingScalingPolicyConfiguration:
   ScaleInCooldown/ScaleOutCooldown default 300 s for ECS services.
 - [ECS-LIFECYCLE] Amazon ECS Developer Guide, "Amazon ECS task lifecycle": PROVISIONING
@@ -30,7 +29,7 @@ Sources (short names used below):
 - [FARGATE-PRICING] aws.amazon.com/fargate/pricing: billed "from the time you start to
   download your container image until the Amazon ECS Task ... terminates, rounded up to the
   nearest second", with a one-minute minimum.
-- [ISSUE-3] issue 3 (the consumer stack): "20 s receive wait" on the queue.
+- [QUEUE] modules/constructs/work_queue.py: the queue's 20 s receive wait (long polling).
 - [CONSTRUCT] modules/constructs/backlog_scaling.py, what the stack deploys
   (tests/simulator/test_policies.py fails when the two disagree).
 - [OUTBOX] workers/runtime/outbox.py: deletes wait `linger` = 0.1 s to fill a batch of 10.
@@ -83,6 +82,12 @@ class Timings:
     """AlarmLow's threshold as a fraction of the target: "usually more than 10% lower"
     [AAS-TT]; 63 for a target of 70 [AAS-TT-ALARMS]."""
 
+    target_tracking_scale_in_max_ratio: float = 0.1
+    """Most of the capacity one target tracking scale-in removes (at least one task).
+    Assumption: [AAS-TT] says target tracking "scales in more gradually" and gives no number;
+    10 % is the cautious reading (the slowest to save money). 1 removes everything the
+    arithmetic allows at once."""
+
     default_scale_out_cooldown_seconds: float = 300.0
     """[AAS-API]: ScaleOutCooldown of a target tracking policy that sets none (the seed's
     queue-depth policy)."""
@@ -117,7 +122,7 @@ class Timings:
 
     # --- SQS and the worker runtime --------------------------------------------------------
     long_poll_wait_seconds: float = 20.0
-    """An idle poller's ReceiveMessage returns empty after this long. [ISSUE-3]."""
+    """An idle poller's ReceiveMessage returns empty after this long. [QUEUE]."""
 
     delete_linger_seconds: float = 0.1
     """Deletes finished this close together share one DeleteMessageBatch. [OUTBOX]."""

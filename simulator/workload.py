@@ -8,7 +8,9 @@ allowed. Specs combine with `+` (e.g. `seed+burst:500@2h`).
   (workers/producer/service.yaml: MIN/MAX_INTERVAL_SECONDS).
 - `poisson:RATE`: a Poisson process; RATE in messages per minute, or with a unit:
   `poisson:0.5/s`, `poisson:30/min`, `poisson:1000/h`.
-- `burst:N@T`: N messages at once at time T (seconds, or with a unit: `90s`, `10m`, `2h`).
+- `burst:N@T`: N messages at once at time T (seconds, or with a unit: `90s`, `10m`, `2h`);
+  `burst:N@T~J` at T plus a random offset below J (drawn from the seed), so that a result
+  does not hinge on the burst landing just before or after a metric period ends.
 - `trace:FILE`: a CSV whose first column holds send times, one per row, in order: seconds
   (relative or UNIX epoch) or ISO 8601 datetimes; a header row is allowed. Times are
   shifted so that the first is 0.
@@ -39,7 +41,7 @@ __all__ = [
     "parse_workload",
 ]
 
-WORKLOAD_FORMS = "seed, poisson:RATE, burst:N@T, trace:FILE (combine with +)"
+WORKLOAD_FORMS = "seed, poisson:RATE, burst:N@T[~J], trace:FILE (combine with +)"
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _RATE_UNITS = {"": 60.0, "/s": 1.0, "/min": 60.0, "/m": 60.0, "/h": 3600.0}
 
@@ -101,14 +103,17 @@ class Poisson:
 
 @dataclass(frozen=True)
 class Burst:
-    """`count` messages sent together at `at` seconds (a backfill, a replay, a batch job)."""
+    """`count` messages sent together at `at` seconds (a backfill, a replay, a batch job), or at
+    `at` plus a random offset below `jitter` seconds."""
 
     count: int
     at: float
     label: str = "burst"
+    jitter: float = 0.0
 
     def arrivals(self, rng: random.Random, horizon: float) -> list[float]:
-        return [self.at] * self.count if self.at < horizon else []
+        at = self.at + rng.uniform(0, self.jitter) if self.jitter > 0 else self.at
+        return [at] * self.count if at < horizon else []
 
     def span(self) -> float | None:
         return None  # what happens after the burst (scale-in, idle cost) is the point
@@ -192,10 +197,13 @@ def _burst(spec: str, argument: str) -> Burst:
     count_text, at_sign, at_text = argument.partition("@")
     if not at_sign or not count_text.strip().isdigit() or int(count_text) < 1:
         raise WorkloadError(
-            f"workload {spec!r}: expected burst:N@T with N a whole number >= 1 and T a time "
-            "such as 0, 90s, 10m or 2h"
+            f"workload {spec!r}: expected burst:N@T or burst:N@T~J with N a whole number >= 1, "
+            "T a time such as 0, 90s, 10m or 2h, and J the most the time may be later"
         )
-    return Burst(int(count_text), parse_duration(at_text, f"workload {spec!r}: T"), label=spec)
+    at_text, _, jitter_text = at_text.partition("~")
+    at = parse_duration(at_text, f"workload {spec!r}: T")
+    jitter = parse_duration(jitter_text, f"workload {spec!r}: J") if jitter_text else 0.0
+    return Burst(int(count_text), at, label=spec, jitter=jitter)
 
 
 def load_trace(path: Path) -> Trace:

@@ -6,7 +6,8 @@ from typing import Any
 
 from modules.config import ConsumerSpec
 from simulator.engine import RunResult, Scenario, simulate
-from simulator.policies import mode_of
+from simulator.metrics import IdleTaskMetric
+from simulator.policies import FromZeroAlarm, mode_of
 from simulator.tasks import Fixed, HandlerTime
 from simulator.timings import Timings
 
@@ -39,17 +40,22 @@ def run(
     timings: Timings | None = None,
     seed: int = 1,
     failure_rate: float = 0.0,
+    queue_active_at_start: bool | None = None,
+    idle_task_metric: IdleTaskMetric = IdleTaskMetric.ZERO,
+    from_zero: FromZeroAlarm = FromZeroAlarm.SQS,
 ) -> RunResult:
     timings = timings or Timings()
     return simulate(
         Scenario(
             spec=spec,
-            plan=mode_of(spec).plan(spec, timings),
+            plan=mode_of(spec).plan(spec, timings, from_zero),
             arrivals=arrivals,
             horizon=hours * 3600,
             handler=handler or Fixed(60.0),
             timings=timings,
             seed=seed,
             failure_rate=failure_rate,
+            queue_active_at_start=queue_active_at_start,
+            idle_task_metric=idle_task_metric,
         )
     )

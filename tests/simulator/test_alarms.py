@@ -12,11 +12,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from simulator.autoscaling import TargetTrackingPolicy
+from simulator.metrics import IdleTaskMetric
+from simulator.policies import FromZeroAlarm, mode_of
 from simulator.timings import Timings
 from tests.simulator.support import consumer, run
 
 if TYPE_CHECKING:
     from modules.config import ConsumerSpec
+    from simulator.engine import RunResult
 
 BURST_AT = 630.0
 FIRST_PERIOD_END = 660.0
@@ -52,7 +56,24 @@ def test_target_tracking_scales_in_after_fifteen_datapoints_below_ninety_percent
     # The last datapoint at or above 0.9 x target (2.7 visible) before the scale-in:
     last_high = max(s.at for s in result.samples if s.visible >= 2.7 and s.at < scale_in.at)
     assert scale_in.at == last_high + 15 * 60 + 60
-    assert (scale_in.from_capacity, scale_in.to_capacity) == (3, 1)
+    # Gradually: one task at a time (10 % of 3, at least one), a scale-in cooldown apart
+    scale_ins = [(a.at, a.from_capacity, a.to_capacity) for a in result.activities[1:]]
+    assert scale_ins == [(scale_in.at, 3, 2), (scale_in.at + 300, 2, 1)]
+
+
+def test_one_scale_in_removes_at_most_its_share_of_the_capacity() -> None:
+    spec = consumer({"mode": "backlog-per-task", "min_tasks": 1, "max_tasks": 30})
+    tracking = mode_of(spec).plan(spec, Timings()).policies[0]
+    assert isinstance(tracking, TargetTrackingPolicy)
+    tracking.low.last_value = 0.001
+
+    assert tracking.desired_capacity(tracking.low, 30) == 27  # 10 % of 30
+    assert tracking.desired_capacity(tracking.low, 5) == 4  # at least one
+    everything = replace(Timings(), target_tracking_scale_in_max_ratio=1.0)
+    tracking = mode_of(spec).plan(spec, everything).policies[0]
+    assert isinstance(tracking, TargetTrackingPolicy)
+    tracking.low.last_value = 0.001
+    assert tracking.desired_capacity(tracking.low, 30) == 1
 
 
 def test_backlog_target_tracking_adds_capacity_in_proportion(backlog_spec: ConsumerSpec) -> None:
@@ -71,7 +92,7 @@ def test_backlog_target_tracking_adds_capacity_in_proportion(backlog_spec: Consu
 def test_from_zero_step_fires_after_one_datapoint_once_per_cooldown(
     backlog_spec: ConsumerSpec,
 ) -> None:
-    result = run(backlog_spec, [BURST_AT] * 20)
+    result = run(backlog_spec, [BURST_AT] * 20, queue_active_at_start=True)
 
     first = result.activities[0]
     assert (first.policy, first.at) == ("ScaleOutFromZero", FIRST_PERIOD_END + 60)
@@ -95,10 +116,65 @@ def test_an_inactive_queue_delays_scale_from_zero_by_fifteen_minutes(
     backlog_spec: ConsumerSpec,
 ) -> None:
     # After six idle hours SQS stops publishing; its metrics resume up to 15 minutes after
-    # the next message (timings.py [SQS-CW]).
-    awake = run(backlog_spec, [3630.0], hours=10)
-    asleep = run(backlog_spec, [7 * 3600.0 + 30], hours=10)
+    # the next message (timings.py [SQS-CW]). A min-0 run starts with such a queue unless told.
+    awake = run(backlog_spec, [3630.0], hours=10, queue_active_at_start=True)
+    asleep = run(backlog_spec, [3630.0], hours=10)
+    dozed_off = run(backlog_spec, [3630.0, 8 * 3600.0 + 30], hours=10, queue_active_at_start=True)
 
     assert awake.activities[0].at == 3660 + 60
-    assert asleep.activities[0].at == 7 * 3600 + 60 + 15 * 60 + 60
+    assert asleep.activities[0].at == 3660 + 15 * 60 + 60
     assert asleep.latencies[0] - awake.latencies[0] == 15 * 60
+    # and a queue active at the start goes to sleep after six idle hours all the same
+    woken = next(a for a in dozed_off.activities if a.at > 8 * 3600)
+    assert woken.at == 8 * 3600 + 60 + 15 * 60 + 60
+
+
+def test_a_service_that_keeps_tasks_running_keeps_its_queue_active() -> None:
+    result = run(seed_policy(), [3630.0], hours=2)
+
+    assert result.scenario.queue_starts_active
+    assert result.latencies == [60.0]
+
+
+@pytest.mark.parametrize("idle_metric", list(IdleTaskMetric))
+@pytest.mark.parametrize("active", [True, False])
+def test_scale_from_zero_on_sqs_metrics_starts_a_task_whatever_ecs_reports(
+    backlog_spec: ConsumerSpec, idle_metric: IdleTaskMetric, active: bool
+) -> None:
+    # Given a service at 0 tasks and RunningTaskCount reporting 0, or nothing, while it has none
+    result = run(
+        backlog_spec,
+        [BURST_AT] * 20,
+        queue_active_at_start=active,
+        idle_task_metric=idle_metric,
+    )
+
+    # Then "visible and none in flight" starts the first task one datapoint after the metrics
+    # show the messages (15 minutes later on a queue that was inactive), and all are handled
+    first = result.activities[0]
+    delay = 0 if active else 15 * 60
+    assert (first.policy, first.at) == ("ScaleOutFromZero", FIRST_PERIOD_END + 60 + delay)
+    assert len(result.latencies) == 20
+    assert not result.capped
+
+
+def test_the_former_alarm_on_running_tasks_stalls_when_ecs_reports_nothing(
+    backlog_spec: ConsumerSpec,
+) -> None:
+    # Given the former design: "visible and RunningTaskCount == 0"
+    def once(idle_metric: IdleTaskMetric) -> RunResult:
+        return run(
+            backlog_spec,
+            [BURST_AT] * 20,
+            queue_active_at_start=True,
+            idle_task_metric=idle_metric,
+            from_zero=FromZeroAlarm.RUNNING_TASKS,
+        )
+
+    # Then it starts a task when the metric reports 0
+    assert once(IdleTaskMetric.ZERO).activities[0].at == FIRST_PERIOD_END + 60
+    # and never when it reports nothing: the messages wait until the run's time cap
+    stalled = once(IdleTaskMetric.MISSING)
+    assert stalled.activities == []
+    assert stalled.latencies == []
+    assert stalled.capped

@@ -197,6 +197,8 @@ def test_plan_capacity_prints_a_valid_scaling_block(
             "1",
             "--p95",
             "900",
+            "--queue-at-start",
+            "active",
             "--root",
             str(root),
         ]

@@ -150,3 +150,39 @@ def test_without_scale_in_protection_long_handlers_are_cut_and_handled_again(
     received_twice = sum(message.receives > 1 for message in result.messages)
     assert len(result.latencies) == 700
     assert (received_twice == 0) is protection
+
+
+@pytest.mark.parametrize(("prefetch", "receives"), [(0, 3), (2, 1)])
+def test_prefetched_messages_wait_in_the_task_for_a_handler_slot(
+    prefetch: int, receives: int
+) -> None:
+    # One task with one handler slot, three messages at once
+    spec = fixed_tasks(1, concurrency=1, prefetch=prefetch)
+
+    result = run(spec, [120.0] * 3)
+
+    # The handler takes them one after another either way; prefetch brings them in one receive
+    assert sorted(result.latencies) == [60.0, 120.0, 180.0]
+    assert result.queue.receive_requests == receives
+
+
+def test_prefetch_holds_messages_another_task_could_have_handled() -> None:
+    # Two pinned tasks of one slot each; the first to receive takes three with prefetch 2
+    spec = fixed_tasks(2, concurrency=1, prefetch=2)
+    lone = fixed_tasks(2, concurrency=1)
+
+    held, fair = run(spec, [120.0] * 3), run(lone, [120.0] * 3)
+
+    # Without prefetch the second task takes the second message at once
+    assert max(fair.latencies) == 120.0
+    assert max(held.latencies) == 180.0
+
+
+def test_a_run_that_cannot_drain_stops_at_the_cap_and_says_so() -> None:
+    # 0 to 0 tasks: nothing ever handles the message
+    spec = consumer({"mode": "queue-depth", "min_tasks": 0, "max_tasks": 1})
+    result = run(spec, [60.0], hours=1)
+
+    assert result.capped
+    assert result.latencies == []
+    assert result.end >= 3600 + 24 * 3600

@@ -141,7 +141,7 @@ def test_percent_change_below_one_rounds_away_from_zero_and_respects_min_magnitu
 
 @pytest.mark.parametrize(
     ("capacity", "metric", "wanted"),
-    [(1, 230, 5), (3, 50, None), (3, 150, 9), (0, 500, None), (10, 44, 9), (10, 0.001, 1)],
+    [(1, 230, 5), (3, 50, None), (3, 150, 9), (0, 500, None), (10, 44, 9), (10, 0.001, 9)],
 )
 def test_target_tracking_asks_for_ceil_of_proportional_capacity(
     capacity: int, metric: float, wanted: int | None
