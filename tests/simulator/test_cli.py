@@ -236,3 +236,61 @@ def test_plan_capacity_says_so_when_no_setting_meets_the_goal(
 
     assert code == 1
     assert "no setting tried meets the goal" in capsys.readouterr().out
+
+
+def test_a_run_that_hits_its_time_cap_warns_and_the_plot_takes_a_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # queue-depth from 0: target tracking never starts a task, the message waits for ever
+    root = write_repo(tmp_path, "scaling:\n  mode: queue-depth\n  min_tasks: 0\n  max_tasks: 1\n")
+    plot = tmp_path / "capped.png"
+
+    code = main(
+        [
+            "simulate",
+            "--service",
+            "worker",
+            "--workload",
+            "burst:1@5m",
+            "--hours",
+            "1",
+            "--window",
+            "0-30m",
+            "--root",
+            str(root),
+            "--plot",
+            str(plot),
+        ]
+    )
+
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "stopped at the time cap (25 h) with 1 messages not handled" in captured.err
+    assert "fixed cost for the same hours" in captured.out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_names_differ_by_options_and_omit_defaults() -> None:
+    from simulator.cli import _parser, _plot_name
+
+    def name(*extra: str) -> str:
+        args = _parser().parse_args(
+            ["simulate", "--service", "consumer", "--workload", "seed+burst:1000@2h~60s", *extra]
+        )
+        return _plot_name("consumer", args)
+
+    plain, other = name(), name("--idle-task-metric", "zero", "--hours", "6")
+    assert plain.startswith("consumer-seed-burst-1000-2h-60s-")
+    assert "idle-task-metric" not in plain
+    assert "idle-task-metric-zero" in other and "hours-6.0" in other
+    assert plain != other != name("--idle-task-metric", "zero", "--hours", "7")
+
+
+@pytest.mark.parametrize("window", ["3h-1h", "x-2h", "2h"])
+def test_a_bad_window_is_one_line(window: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = exit_code(
+        ["simulate", "--service", "consumer", "--workload", "seed", "--window", window]
+    )
+
+    assert code == 2
+    assert capsys.readouterr().err.count("\n") == 1
