@@ -4,11 +4,14 @@ A stack is *changed* when its fingerprint differs (pipeline/fingerprint.py), or 
 one side only. A stack that did not change but reads outputs of a changed stack, directly or
 through other stacks, is *provisional*: its configuration is the same, but the values it reads
 may not be once its upstream is applied, so it is planned again after that.
+
+Each side's monthly cost per stack (costs/, `make cost`) travels with it, so that the pull
+request's comment shows what a change does to the bill beside what it does to the resources.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +33,25 @@ class Change(StrEnum):
 
 
 @dataclass(frozen=True)
+class StackCost:
+    """A stack's monthly estimate; `usage` None when the tree's configuration did not load with
+    this code (then only the fixed part, from the synthesized stack, is known)."""
+
+    fixed: float
+    usage: float | None
+
+    def to_json(self) -> dict[str, float | None]:
+        usage = None if self.usage is None else round(self.usage, 2)
+        return {"fixed": round(self.fixed, 2), "usage": usage}
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What change detection needs of one synthesized tree."""
 
     fingerprints: Mapping[str, str]
     graph: StackGraph
+    costs: Mapping[str, StackCost] = field(default_factory=dict)
 
     @classmethod
     def of_outdir(cls, outdir: Path, workers_dir: Path) -> Snapshot:
@@ -45,7 +62,28 @@ class Snapshot:
             },
             # Among stacks ready together, the platform's own (cluster, logs) go first.
             graph=StackGraph.from_synth(manifest, stacks, first=PLATFORM_STACKS),
+            costs=monthly_costs(workers_dir.parent, stacks),
         )
+
+
+def monthly_costs(root: Path, stacks: dict[str, dict[str, Any]]) -> dict[str, StackCost]:
+    """Each stack's monthly estimate; fixed part only when the configuration does not load."""
+    from costs.estimate import estimate
+    from costs.table import PriceError
+    from modules.config import ConfigError, load_config
+
+    try:
+        config = load_config(root)
+    except ConfigError:
+        config = None
+    try:
+        result = estimate(config, stacks)
+    except PriceError:
+        return {}  # the comment says "not estimated" rather than a wrong figure
+    return {
+        stack.stack: StackCost(stack.fixed, stack.usage if config is not None else None)
+        for stack in result.stacks
+    }
 
 
 def snapshot_of_tree(root: Path, label: str = "working tree") -> Snapshot:
@@ -68,6 +106,9 @@ class ChangedStack:
     order: int  # 1-based position in apply order among the listed stacks
     level: int  # dependency level: 0 reads no other stack (see StackGraph.levels)
     reads: tuple[str, ...]  # listed stacks it reads from directly (why it is provisional)
+    # Monthly estimates on each side; None where the stack does not exist or was not estimated.
+    cost_before: StackCost | None = None
+    cost_after: StackCost | None = None
 
     @property
     def provisional(self) -> bool:
@@ -90,6 +131,10 @@ class ChangedStack:
             "reads": list(self.reads),
             # GitHub variable names allow only letters, digits and '_'; stack names have '-'.
             "plan_role_variable": plan_role_variable(self.stack),
+            "monthly_cost": {
+                "before": self.cost_before.to_json() if self.cost_before else None,
+                "after": self.cost_after.to_json() if self.cost_after else None,
+            },
         }
 
 
@@ -130,6 +175,8 @@ def compare(base: Snapshot, head: Snapshot) -> list[ChangedStack]:
             order=position,
             level=level,
             reads=tuple(sorted(upstream & kinds.keys())) if change is Change.PROVISIONAL else (),
+            cost_before=base.costs.get(stack),
+            cost_after=head.costs.get(stack),
         )
         for position, (stack, change, level, upstream) in enumerate(listed, start=1)
     ]

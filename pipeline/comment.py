@@ -1,7 +1,8 @@
 """The pull request's sticky plan comment: one table over the changed stacks, then each stack's
 plan folded below it.
 
-Reads what the plan jobs left: `changed.json` (from `changed --json`) and, per planned stack,
+Reads what the plan jobs left: `changed.json` (from `changed --json`, with each stack's monthly
+cost estimate before and after the change) and, per planned stack,
 its downloaded artifact `<plans>/plan-<stack>/` holding `summary.json`
 (pipeline/plan_summary.py) and `plan.txt` (`terraform show -no-color`, sensitive values redacted
 by Terraform). A stack whose plan job failed has no summary: its row says so instead of showing
@@ -38,6 +39,8 @@ class StackPlan:
     provisional: bool
     summary: PlanSummary | None  # None: no plan (removed, or the plan job failed)
     text: str
+    # {"before": {"fixed", "usage"} | None, "after": ...} from changed.json; None: not estimated
+    monthly_cost: dict[str, Any] | None = None
 
 
 def load(changed_file: Path, plans_dir: Path) -> list[StackPlan]:
@@ -61,22 +64,46 @@ def load(changed_file: Path, plans_dir: Path) -> list[StackPlan]:
                     else None
                 ),
                 text=text_file.read_text() if text_file.is_file() else "",
+                monthly_cost=entry.get("monthly_cost"),
             )
         )
     return plans
 
 
+def cost_change(monthly: dict[str, Any] | None) -> str:
+    """`+$1.20 ($12.00 → $13.20)`: the stack's monthly estimate after minus before.
+
+    Totals when both sides have their usage part, else the fixed parts (and says so).
+    """
+    before, after = (monthly or {}).get("before"), (monthly or {}).get("after")
+    if before is None and after is None:
+        return "not estimated"
+    both_usage = all(side is None or side.get("usage") is not None for side in (before, after))
+
+    def amount(side: dict[str, Any] | None) -> float:
+        if side is None:
+            return 0.0
+        return side["fixed"] + (side["usage"] if both_usage else 0.0)
+
+    old, new = amount(before), amount(after)
+    delta = new - old
+    sign = "+" if delta > 0.005 else "-" if delta < -0.005 else "±"
+    span = "new" if before is None else "removed" if after is None else f"${old:,.2f} → ${new:,.2f}"
+    scope = "" if both_usage else ", fixed part"
+    return f"{sign}${abs(delta):,.2f} ({span}{scope})"
+
+
 def _row(plan: StackPlan) -> str:
     provisional = "yes" if plan.provisional else ""
+    cost = cost_change(plan.monthly_cost)
     if plan.summary is None:
         why = "removed: not planned, destroy is manual" if plan.change == "removed" else "no plan"
-        return f"| `{plan.stack}` | {why} | | | | {provisional} |"
+        return f"| `{plan.stack}` | {why} | | | | {cost} | {provisional} |"
     s = plan.summary
     if s.errored:
-        return f"| `{plan.stack}` | plan errored | | | | {provisional} |"
-    return (
-        f"| `{plan.stack}` | {s.adds} | {s.changes} | {s.destroys} | {s.replaces} | {provisional} |"
-    )
+        return f"| `{plan.stack}` | plan errored | | | | {cost} | {provisional} |"
+    counts = f"{s.adds} | {s.changes} | {s.destroys} | {s.replaces}"
+    return f"| `{plan.stack}` | {counts} | {cost} | {provisional} |"
 
 
 def fence_for(text: str) -> str:
@@ -88,7 +115,7 @@ def fence_for(text: str) -> str:
 def _details(plan: StackPlan, budget: int, run_url: str) -> str:
     if plan.summary is None:
         return ""
-    headline = plan.summary.headline()
+    headline = f"{plan.summary.headline()}; monthly cost {cost_change(plan.monthly_cost)}"
     if plan.provisional:
         headline += " (provisional: planned again after its upstream is applied)"
     lines = [f"<details><summary><code>{plan.stack}</code>: {headline}</summary>", ""]
@@ -113,12 +140,15 @@ def render(plans: list[StackPlan], run_url: str = "") -> str:
     if not plans:
         return "\n".join([*head, "No stack's synthesized Terraform changed: nothing to plan."])
     head += [
-        "| Stack | Adds | Changes | Destroys | Replaces | Provisional |",
-        "|---|---:|---:|---:|---:|---|",
+        "| Stack | Adds | Changes | Destroys | Replaces | Monthly cost | Provisional |",
+        "|---|---:|---:|---:|---:|---|---|",
         *(_row(plan) for plan in plans),
         "",
         "Provisional: unchanged itself, but reads outputs of a changed stack; after merge it is "
         "planned again once that stack is applied, and applied only if the plan is still this one.",
+        "",
+        "Monthly cost: the estimate of `make cost` on each side (costs/prices.yaml; the fixed part "
+        "from the stack itself, the usage part from the configuration at its stated volumes).",
         "",
     ]
     if run_url:

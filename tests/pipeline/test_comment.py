@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pipeline.comment import (
     MARKER,
     MAX_CHARS,
     PLAN_FOLDER_PREFIX,
     PLAN_TEXT_FILE,
     SUMMARY_FILE,
+    cost_change,
     fence_for,
     load,
     render,
@@ -22,7 +25,16 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def write_inputs(tmp_path: Path, plan_text: str | None = None) -> tuple[Path, Path]:
     changed = [
-        {"stack": "logs", "change": "modified", "provisional": False, "order": 1},
+        {
+            "stack": "logs",
+            "change": "modified",
+            "provisional": False,
+            "order": 1,
+            "monthly_cost": {
+                "before": {"fixed": 2.5, "usage": 0.0},
+                "after": {"fixed": 2.8, "usage": 0.0},
+            },
+        },
         {"stack": "consumer", "change": "provisional", "provisional": True, "order": 2},
         {"stack": "producer", "change": "modified", "provisional": False, "order": 3},
     ]
@@ -47,9 +59,9 @@ def test_the_comment_starts_with_its_marker_and_has_one_row_per_stack(tmp_path: 
     rows = [line for line in body.splitlines() if line.startswith("| `")]
     assert body.startswith(MARKER + "\n")
     assert rows == [
-        "| `logs` | 1 | 1 | 1 | 1 |  |",
-        "| `consumer` | 0 | 0 | 0 | 0 | yes |",
-        "| `producer` | no plan | | | |  |",
+        "| `logs` | 1 | 1 | 1 | 1 | +$0.30 ($2.50 → $2.80) |  |",
+        "| `consumer` | 0 | 0 | 0 | 0 | not estimated | yes |",
+        "| `producer` | no plan | | | | not estimated |  |",
     ]
 
 
@@ -78,3 +90,29 @@ def test_nothing_changed_says_so(tmp_path: Path) -> None:
     changed.write_text("[]")
 
     assert "nothing to plan" in render(load(changed, tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("monthly", "cell"),
+    [
+        (None, "not estimated"),
+        ({"before": None, "after": {"fixed": 64.07, "usage": 0.05}}, "+$64.12 (new)"),
+        ({"before": {"fixed": 7.0, "usage": 0.45}, "after": None}, "-$7.45 (removed)"),
+        (
+            {"before": {"fixed": 130.0, "usage": 0.05}, "after": {"fixed": 64.07, "usage": 0.05}},
+            "-$65.93 ($130.05 → $64.12)",
+        ),
+        (
+            {"before": {"fixed": 4.85, "usage": None}, "after": {"fixed": 4.85, "usage": 9.05}},
+            "±$0.00 ($4.85 → $4.85, fixed part)",
+        ),
+    ],
+)
+def test_the_cost_change_is_after_minus_before(monthly: dict | None, cell: str) -> None:
+    assert cost_change(monthly) == cell
+
+
+def test_each_folded_plan_says_its_cost_change(tmp_path: Path) -> None:
+    body = render(load(*write_inputs(tmp_path)))
+
+    assert "monthly cost +$0.30 ($2.50 → $2.80)" in body

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.changed import Change, Snapshot, compare
+from dataclasses import replace
+
+from pipeline.changed import Change, Snapshot, StackCost, compare
 from pipeline.graph import StackGraph
 
 PLATFORM = ("cluster", "logs")
@@ -82,4 +84,18 @@ def test_the_json_entry_carries_what_a_ci_matrix_needs() -> None:
         "level": 2,
         "reads": [],
         "plan_role_variable": "TF_PLAN_ROLE_ARN_PRODUCER",
+        "monthly_cost": {"before": None, "after": None},
+    }
+
+
+def test_each_listed_stack_carries_its_cost_before_and_after() -> None:
+    base = replace(BASE, costs={"producer": StackCost(3.95, 9.01), "logs": StackCost(2.5, 0.0)})
+    head = snapshot({"cluster": "c1", "logs": "l1", "consumer": "q1", "producer": "p2"})
+    head = replace(head, costs={"producer": StackCost(3.95, 18.02)})
+
+    (entry,) = [change.to_json() for change in compare(base, head)]
+
+    assert entry["monthly_cost"] == {
+        "before": {"fixed": 3.95, "usage": 9.01},
+        "after": {"fixed": 3.95, "usage": 18.02},
     }
