@@ -4,13 +4,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # checkov pins an older boto3, so it lives in a venv of its own (pipeline/checkov.py).
 CHECKOV := $(VENV)/tools/checkov/requirements.txt
+# So does CDK Terrain, the second engine (modules/engine.py): newer constructs and jsii.
+CDKTN := $(VENV)/tools/cdktn/requirements.txt
 
-.PHONY: synth test lint local deploy clean bench-consumer bench-synth changed plan jobs e2e
+.PHONY: synth test lint local deploy clean bench-consumer bench-synth changed plan jobs e2e engine-cdktn engine-switch
 
 synth: $(STAMP)  ## Synthesize every stack into cdktf.out/stacks/<name>/cdk.tf.json
 	$(PY) main.py
 
-test: $(STAMP) $(CHECKOV)  ## Lint, then run the whole test suite (what CI runs)
+test: $(STAMP) $(CHECKOV) $(CDKTN)  ## Lint, then run the whole test suite (what CI runs)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -23,6 +25,9 @@ local: $(STAMP)  ## Producer and consumer against an embedded SQS until Ctrl-C; 
 
 e2e: $(STAMP)  ## Apply every stack to a local AWS, re-plan, run the workers, change one, destroy
 	$(PY) -m devtools.e2e $(ARGS)
+
+engine-switch: $(STAMP) $(CDKTN)  ## Apply with cdktf to a local AWS, plan with cdktn: no change [ARGS="--from cdktn --to cdktf"]
+	$(PY) -m devtools.engine_switch $(ARGS)
 
 jobs: $(STAMP)  ## Recent jobs of a job family, or one in full: make jobs [SERVICE=<name>] [ID=<job id>]
 	$(PY) -m devtools.jobs $(if $(SERVICE),--service '$(SERVICE)') $(if $(ID),show '$(ID)',list)
@@ -47,7 +52,7 @@ cost: $(STAMP)  ## Monthly cost per stack, fixed and usage, offline (costs/price
 	$(PY) main.py
 	$(PY) -m costs --stacks cdktf.out $(ARGS)
 
-bench-synth: $(STAMP)  ## Synth wall time, peak RSS and cost per service: fast path vs plain imports
+bench-synth: $(STAMP) $(CDKTN)  ## Synth wall time, peak RSS and cost per service: fast vs plain, each engine
 	$(PY) -m bench.synth
 
 changed: $(STAMP)  ## Stacks whose synthesized output differs from BASE, in apply order: make changed BASE=origin/main [JSON=1]
@@ -58,8 +63,8 @@ plan: $(STAMP)  ## Synth, init and plan one stack, then summarize: make plan STA
 	$(if $(STACK),,$(error STACK is required, e.g. make plan STACK=consumer))
 	$(PY) -m pipeline plan '$(STACK)' $(if $(LOCAL_AWS),--local-aws '$(LOCAL_AWS)')
 
-deploy: $(STAMP) node_modules/.installed  ## make deploy STACK=producer
-	npx cdktf deploy $(STACK)
+deploy: $(STAMP) node_modules/.installed  ## make deploy STACK=producer (with the configured engine's CLI)
+	$(PY) -m modules.engine cli deploy $(STACK)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -71,6 +76,11 @@ $(STAMP): pyproject.toml
 
 $(CHECKOV): pyproject.toml $(STAMP)
 	$(PY) -m pipeline install-checkov
+
+engine-cdktn: $(CDKTN)  ## Install CDK Terrain into .venv/tools/cdktn (engine: cdktn does on first use)
+
+$(CDKTN): pyproject.toml $(STAMP)
+	$(PY) -m modules.engine install cdktn
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -1,7 +1,9 @@
-"""make bench-synth: how long a whole-app synth takes, and how much memory, fast path vs plain.
+"""make bench-synth: how long a whole-app synth takes, and how much memory, fast path vs plain,
+with each engine (modules/engine.py: cdktf, and CDK Terrain with `engine: cdktn`).
 
-Every run is a fresh `python main.py` (or `npx cdktf synth`) process, as a developer or CI
-runs it. For each variant it reports min and median wall time and the peak RSS of the whole
+Every run is a fresh `python main.py` (or `npx cdktf synth`, `cdktn synth`) process, as a
+developer or CI runs it; with `engine: cdktn` that includes main.py starting again in the
+engine's venv. For each variant it reports min and median wall time and the peak RSS of the whole
 process tree (Python, the jsii kernel, the cdktf CLI if any), sampled from /proc every
 20 ms; `max proc` is the largest single process (wait4's ru_maxrss), for comparison.
 Then the cost per service: the fast path on a copy of the configuration with 0 and with N extra
@@ -28,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from modules import fast_synth
+from modules import engine, fast_synth
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -146,27 +148,47 @@ def measure(plan: list[tuple[Variant, int, Path]]) -> list[list[Run]]:
 def python_variant(
     label: str, root: Path, *, plain: bool, extra_env: dict[str, str] | None = None
 ) -> Variant:
+    """`python main.py` on the configuration at `root` (its platform.yaml names the engine)."""
     env = {**fast_synth.environment(plain=plain), **(extra_env or {})}
+    env.pop(engine.ENGINE_ENV, None)
     command = [sys.executable, "main.py", "--root", str(root), "--outdir", "{outdir}"]
     return Variant(label, command, env)
 
 
-def cli_variant(app_start_marker: Path) -> Variant | None:
-    """`npx cdktf synth` (the pinned cdktf-cli), if installed, running cdktf.json's app command
-    behind a shell that first notes the time: the CLI's own part is then known."""
-    if not (REPO_ROOT / "node_modules" / ".bin" / "cdktf").exists():
+def cli_variant(chosen: engine.Engine, app_start_marker: Path) -> Variant | None:
+    """The engine's CLI `synth` (cdktf: the pinned cdktf-cli; cdktn: its own, see
+    modules/engine.py), if installed, running cdktf.json's app command behind a shell that
+    first notes the time: the CLI's own part is then known."""
+    if chosen.cli_packages:
+        if not (engine.venv(chosen) / "cli" / "node_modules" / ".bin" / chosen.cli).exists():
+            return None
+        cli, env = engine.ensure_cli(chosen)  # installed: nothing to do
+    elif (REPO_ROOT / "node_modules" / ".bin" / chosen.cli).exists():
+        cli, env = ["npx", "--no-install", chosen.cli], dict(os.environ)
+    else:
         return None
-    # CHECKPOINT_DISABLE: the CLI's version check calls HashiCorp, which is unreachable here.
-    env = {**fast_synth.environment(plain=False), "CHECKPOINT_DISABLE": "1"}
+    env = {
+        **fast_synth.environment(plain=False),
+        "PATH": env.get("PATH", ""),  # the CLI's: cdktn's brings its own Node.js
+        # The CLI's version check calls HashiCorp, which is unreachable here.
+        "CHECKPOINT_DISABLE": "1",
+        engine.ENGINE_ENV: chosen.name,  # the app is the repository's own configuration
+    }
     app = json.loads((REPO_ROOT / "cdktf.json").read_text())["app"]
     noted = f"sh -c 'date +%s.%N > {app_start_marker}; exec {app}'"
-    command = ["npx", "--no-install", "cdktf", "synth", "--output", "{outdir}", "--app", noted]
-    return Variant("npx cdktf synth (fast)", command, env, app_start_marker)
+    command = [*cli, "synth", "--output", "{outdir}", "--app", noted]
+    return Variant(f"{chosen.cli} synth, {chosen.name} (fast)", command, env, app_start_marker)
 
 
-def config_copy(destination: Path, extra_services: int) -> Path:
-    """platform.yaml and workers/ copied to `destination`, plus `extra_services` consumers."""
-    shutil.copy2(REPO_ROOT / "platform.yaml", destination / "platform.yaml")
+def config_copy(
+    destination: Path, extra_services: int, chosen: engine.Engine = engine.DEFAULT
+) -> Path:
+    """platform.yaml (naming `chosen`) and workers/ copied to `destination`, plus
+    `extra_services` consumers."""
+    project = (REPO_ROOT / "platform.yaml").read_text()
+    if chosen is not engine.DEFAULT:
+        project += f"engine: {chosen.name}\n"
+    (destination / "platform.yaml").write_text(project)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(REPO_ROOT / "workers", destination / "workers", ignore=ignore)
     for number in range(1, extra_services + 1):
@@ -197,66 +219,88 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plain-runs", type=int, default=3, help="plain-import runs (default 3)")
     parser.add_argument("--extra-services", type=int, default=10, help="for the slope (default 10)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-cache run")
-    parser.add_argument("--no-cli", action="store_true", help="skip npx cdktf synth")
+    parser.add_argument("--no-cli", action="store_true", help="skip the CLIs' synth")
+    parser.add_argument(
+        "--engines", default=",".join(engine.ENGINES), help="comma-separated (default: all)"
+    )
     args = parser.parse_args(argv)
+    chosen = [engine.named(name) for name in args.engines.split(",")]
 
+    table: list[str] = []
+    notes: list[str] = []
+    identical = True
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as scratch:
-        work = Path(scratch)
-        base = config_copy(_mkdir(work / "base"), 0)
-        grown = config_copy(_mkdir(work / "grown"), args.extra_services)
-        fast = python_variant("python main.py (fast)", base, plain=False)
-        plain = python_variant("python main.py (CDK_PLAIN_IMPORTS=1)", base, plain=True)
-
         print("Measuring (wall time of each run):", flush=True)
-        table: list[str] = []
-        fast_runs, plain_runs = measure(
-            [(fast, args.runs, work / "out-fast"), (plain, args.plain_runs, work / "out-plain")]
-        )
-        table.append(row(fast.label, fast_runs))
-        if plain_runs:
-            table.append(row(plain.label, plain_runs))
-        identical = not plain_runs or _same_tree(work / "out-fast", work / "out-plain")
-
-        cli = None if args.no_cli else cli_variant(work / "app-started")
-        cli_runs: list[Run] = []
-        if cli is not None:
-            (cli_runs,) = measure([(cli, max(3, args.runs // 2), work / "out-cli")])
-            table.append(row(cli.label, cli_runs))
-
-        grown_label = f"fast, +{args.extra_services} consumers"
-        grown_variant = python_variant(grown_label, grown, plain=False)
-        base_again, grown_runs = measure(
-            [(fast, args.runs, work / "out-fast"), (grown_variant, args.runs, work / "out-grown")]
-        )
-        table.append(row(f"{fast.label}, again beside the next", base_again))
-        table.append(row(grown_variant.label, grown_runs))
-        slope = (median_wall(grown_runs) - median_wall(base_again)) / args.extra_services
-
-        if not args.no_cold:
-            cache = _mkdir(work / "cold-cache")
-            cold_env = {  # jsii's package cache and our version-check cache, both empty
-                "JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(cache / "jsii"),
-                "XDG_CACHE_HOME": str(cache),
-            }
-            cold_label = "fast, cold jsii cache (first run)"
-            cold = python_variant(cold_label, base, plain=False, extra_env=cold_env)
-            (cold_runs,) = measure([(cold, 1, work / "out-cold")])
-            table.append(row(cold.label, cold_runs))
-            shutil.rmtree(cache, ignore_errors=True)
+        for each in chosen:
+            rows, engine_notes, same = measure_engine(each, _mkdir(Path(scratch) / each.name), args)
+            table += rows
+            notes += engine_notes
+            identical = identical and same
 
     print_table(table)
+    print("\n".join(notes))
+    return 0 if identical else 1
+
+
+def measure_engine(
+    chosen: engine.Engine, work: Path, args: argparse.Namespace
+) -> tuple[list[str], list[str], bool]:
+    """The table rows and notes of one engine; True when fast and plain wrote the same bytes."""
+    name = chosen.name
+    base = config_copy(_mkdir(work / "base"), 0, chosen)
+    grown = config_copy(_mkdir(work / "grown"), args.extra_services, chosen)
+    fast = python_variant(f"python main.py, {name} (fast)", base, plain=False)
+    plain = python_variant(f"python main.py, {name} (CDK_PLAIN_IMPORTS=1)", base, plain=True)
+
+    rows: list[str] = []
+    notes: list[str] = []
+    fast_runs, plain_runs = measure(
+        [(fast, args.runs, work / "out-fast"), (plain, args.plain_runs, work / "out-plain")]
+    )
+    rows.append(row(fast.label, fast_runs))
+    if plain_runs:
+        rows.append(row(plain.label, plain_runs))
+    identical = not plain_runs or _same_tree(work / "out-fast", work / "out-plain")
     if plain_runs:
         speedup = median_wall(plain_runs) / median_wall(fast_runs)
-        print(f"speed-up (median plain / median fast): {speedup:.1f}x")
-        print(f"fast and plain output byte-identical: {'yes' if identical else 'NO'}")
-    if cli_runs:
+        notes.append(f"{name}: speed-up (median plain / median fast): {speedup:.1f}x")
+        notes.append(
+            f"{name}: fast and plain output byte-identical: {'yes' if identical else 'NO'}"
+        )
+
+    cli = None if args.no_cli else cli_variant(chosen, work / "app-started")
+    if cli is not None:
+        (cli_runs,) = measure([(cli, max(3, args.runs // 2), work / "out-cli")])
+        rows.append(row(cli.label, cli_runs))
         before_app = statistics.median(run.app_started_seconds or 0.0 for run in cli_runs)
-        print(f"npx cdktf synth: the CLI ran {before_app:.2f} s (median) before it started the app")
-    print(
-        f"cost per consumer service: {slope * 1000:+.0f} ms "
+        notes.append(f"{name}: the CLI ran {before_app:.2f} s (median) before it started the app")
+
+    grown_variant = python_variant(
+        f"{name} fast, +{args.extra_services} consumers", grown, plain=False
+    )
+    base_again, grown_runs = measure(
+        [(fast, args.runs, work / "out-fast"), (grown_variant, args.runs, work / "out-grown")]
+    )
+    rows.append(row(f"{fast.label}, again beside the next", base_again))
+    rows.append(row(grown_variant.label, grown_runs))
+    slope = (median_wall(grown_runs) - median_wall(base_again)) / args.extra_services
+    notes.append(
+        f"{name}: cost per consumer service: {slope * 1000:+.0f} ms "
         f"(median with {args.extra_services} extra minus median without, / {args.extra_services})"
     )
-    return 0 if identical else 1
+
+    if not args.no_cold:
+        cache = _mkdir(work / "cold-cache")
+        cold_env = {  # jsii's package cache and our version-check cache, both empty
+            "JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(cache / "jsii"),
+            "XDG_CACHE_HOME": str(cache),
+        }
+        cold_label = f"{name} fast, cold jsii cache (first run)"
+        cold = python_variant(cold_label, base, plain=False, extra_env=cold_env)
+        (cold_runs,) = measure([(cold, 1, work / "out-cold")])
+        rows.append(row(cold.label, cold_runs))
+        shutil.rmtree(cache, ignore_errors=True)
+    return rows, notes, identical
 
 
 def median_wall(runs: list[Run]) -> float:

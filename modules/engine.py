@@ -8,8 +8,8 @@ same stacks: tests/infra/test_engines.py compares them and lists the few differe
 cdktf is the default and lives in the project's venv. cdktn needs newer `constructs` and `jsii`
 than the project pins, so it lives in a venv of its own, `<venv>/tools/cdktn`, installed on first
 use from pyproject.toml: its dependency group `cdktn`, plus the project's own pins of what a synth
-imports besides the engine (SYNTH_DEPENDENCIES). Its CLI (npm `cdktn-cli`) is installed beside
-it, also on first use, for `make deploy`.
+imports besides the engine (SYNTH_DEPENDENCIES). Its CLI (npm `cdktn-cli`, with the Node.js 22
+it requires) is installed beside it, also on first use, for `make deploy`.
 
 Which engine synthesizes: `CDK_ENGINE` if set (to try one without editing a file), else
 `engine:` in platform.yaml. main.py reads that one line first, so that it can start the right
@@ -87,9 +87,9 @@ class Engine:
     provider_package: str  # the Python package of the prebuilt AWS provider binding
     provider_assembly: str  # the binding's jsii assembly (and npm package)
     cli: str  # the CLI's command (cdktf deploy, cdktn deploy)
-    # npm package of the CLI, installed beside the engine's venv on first use; None: the
-    # project's package.json pins it (`npm ci`, node_modules/).
-    cli_package: str | None = None
+    # npm packages of the CLI, installed beside the engine's venv on first use and run with
+    # their own bin folder first on PATH; empty: the project's package.json pins it (`npm ci`).
+    cli_packages: tuple[str, ...] = ()
 
     @property
     def own_venv(self) -> bool:
@@ -113,7 +113,9 @@ CDKTN = Engine(
     "cdktn_provider_aws",
     "@cdktn/provider-aws",
     cli="cdktn",
-    cli_package="cdktn-cli@0.24.0",  # npm, so not in pyproject.toml; the same release as cdktn
+    # npm, so not in pyproject.toml: the CLI of the same release, and the Node.js it requires
+    # (>= 22.19; its bundle fails on Node 20), which the `node` package ships as a binary.
+    cli_packages=("cdktn-cli@0.24.0", "node@22.23.3"),
 )
 DEFAULT = CDKTF
 ENGINES = {engine.name: engine for engine in (CDKTF, CDKTN)}
@@ -248,21 +250,24 @@ def ensure_installed(engine: Engine, pyproject: Path = PYPROJECT) -> Path:
     return python(engine)
 
 
-def ensure_cli(engine: Engine) -> list[str]:
-    """The command that runs the engine's CLI, installed first (beside its venv) if missing."""
-    if engine.cli_package is None:
-        return ["npx", "--no-install", engine.cli]  # package.json's, installed by `npm ci`
+def ensure_cli(engine: Engine) -> tuple[list[str], dict[str, str]]:
+    """The command that runs the engine's CLI and its environment, the CLI installed first
+    (beside the engine's venv) if missing."""
+    if not engine.cli_packages:
+        return ["npx", "--no-install", engine.cli], dict(os.environ)  # package.json's (`npm ci`)
     folder = venv(engine) / "cli"
-    executable, stamp = folder / "node_modules" / ".bin" / engine.cli, folder / "installed.txt"
+    bin_dir, stamp = folder / "node_modules" / ".bin", folder / "installed.txt"
+    wanted_text = "\n".join(engine.cli_packages)
     with _install_lock(folder):
-        if not (executable.exists() and _read(stamp) == engine.cli_package):
-            print(f"installing {engine.cli_package} into {folder}", file=sys.stderr, flush=True)
+        if not ((bin_dir / engine.cli).exists() and _read(stamp) == wanted_text):
+            print(f"installing {', '.join(engine.cli_packages)} into {folder}", file=sys.stderr)
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
             npm = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(folder)]
-            _run([*npm, engine.cli_package], f"npm install {engine.cli_package}")
-            stamp.write_text(engine.cli_package)
-    return [str(executable)]
+            _run([*npm, *engine.cli_packages], f"npm install {' '.join(engine.cli_packages)}")
+            stamp.write_text(wanted_text)
+    path = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "/usr/bin:/bin")])
+    return [str(bin_dir / engine.cli)], {**os.environ, "PATH": path}
 
 
 @contextlib.contextmanager
@@ -352,8 +357,8 @@ def _run_cli(args: list[str]) -> int:
             chosen = named(load_config(REPO_ROOT).project.engine)
         except ConfigError as error:
             raise EngineError("; ".join(error.problems)) from None
-    command = [*ensure_cli(chosen), *args]
-    return subprocess.run(command, cwd=REPO_ROOT, check=False).returncode
+    command, env = ensure_cli(chosen)
+    return subprocess.run([*command, *args], cwd=REPO_ROOT, env=env, check=False).returncode
 
 
 if __name__ == "__main__":
