@@ -207,16 +207,24 @@ def _options(args: argparse.Namespace) -> RunOptions:
     )
 
 
-def _fixed_costs(args: argparse.Namespace, service: str, region: str) -> FixedCosts:
-    """The platform's and the service stack's fixed monthly cost, from the synthesized stacks."""
+def _fixed_costs(args: argparse.Namespace, service: str, region: str) -> FixedCosts | None:
+    """The platform's and the service stack's fixed monthly cost, from the synthesized stacks;
+    None, said on stderr, when the configuration does not synthesize."""
     from costs.estimate import fixed_costs_for_simulation, read_stacks, simulation_fixed_costs
 
     if args.stacks is not None:
         return simulation_fixed_costs(read_stacks(args.stacks), service, region)
-    return fixed_costs_for_simulation(args.root.resolve(), service, region)
+    try:
+        return fixed_costs_for_simulation(args.root.resolve(), service, region)
+    except RuntimeError as error:
+        reason = str(error).splitlines()[-1]
+        print(f"warning: fixed costs not counted: the synth failed: {reason}", file=sys.stderr)
+        return None
 
 
-def _fixed_note(fixed: FixedCosts) -> str:
+def _fixed_note(fixed: FixedCosts | None) -> str:
+    if fixed is None:
+        return "fixed: NOT COUNTED (the synth failed; see the warning)"
     monthly = fixed.platform_monthly + fixed.service_monthly
     return (
         f"fixed: ${monthly:.2f} a month ({fixed.source}; scaling alarms per policy), prorated "
@@ -298,12 +306,21 @@ def _plot_name(service: str, args: argparse.Namespace) -> str:
     with other options gets another file instead of overwriting this one."""
     chosen = [(name, getattr(args, name)) for name in _NAMED_OPTIONS]
     readable = "-".join(
-        _slug(f"{name}={value}")
+        _slug(f"{name}={_option_text(value)}")
         for name, value in chosen
         if value != _NAMED_OPTIONS[name] and value is not True
     ) + "".join(f"-{name}" for name, value in chosen if value is True)
     digest = hashlib.sha256(repr(chosen).encode()).hexdigest()[:8]
     return "-".join(part for part in (service, _slug(args.workload), readable[:80], digest) if part)
+
+
+def _option_text(value: object) -> str:
+    """An option's value for a file name: files by their stem, a window as START-END."""
+    if isinstance(value, list):
+        return "+".join(item.stem if isinstance(item, Path) else str(item) for item in value)
+    if isinstance(value, tuple):
+        return "-".join(f"{part:g}" for part in value)
+    return str(value)
 
 
 def _plan(args: argparse.Namespace) -> int:

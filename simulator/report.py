@@ -35,10 +35,13 @@ class Summary:
     max_latency: float | None
     max_visible: int
     time_to_drain: float | None
+    # When the run's first task was launched (None: no task ever was).
+    first_task_at: float | None
     max_tasks: int
     scaling_activities: int
     simulated_hours: float
     cost: Cost
+    fixed_counted: bool = True
 
 
 def summarize(result: RunResult, prices: Prices, fixed: FixedCosts | None = None) -> Summary:
@@ -57,10 +60,12 @@ def summarize(result: RunResult, prices: Prices, fixed: FixedCosts | None = None
         max_latency=latencies[-1] if latencies else None,
         max_visible=result.max_visible,
         time_to_drain=drain,
+        first_task_at=min((task.launched_at for task in result.tasks), default=None),
         max_tasks=max((sample.running for sample in result.samples), default=0),
         scaling_activities=len(result.activities),
         simulated_hours=result.end / 3600,
         cost=cost_of(result, prices, fixed),
+        fixed_counted=fixed is not None,
     )
 
 
@@ -82,6 +87,7 @@ _ROWS: list[tuple[str, str]] = [
     ("latency max", "max_latency"),
     ("max backlog (visible)", "max_visible"),
     ("time to drain the peak backlog", "time_to_drain"),
+    ("first task launched at", "first_task_at"),
     ("most tasks running", "max_tasks"),
     ("scaling activities", "scaling_activities"),
     ("task-hours", "task_hours"),
@@ -104,8 +110,8 @@ def _cell(summary: Summary, key: str) -> str:
         "resource_hours": f"{cost.vcpu_hours:.2f} / {cost.gb_hours:.2f}",
         "sqs_requests": f"{cost.sqs_requests:,.0f}",
         "usage": f"${cost.usage:.4f} (${cost.fargate:.4f} + ${cost.sqs:.4f})",
-        "fixed": f"${cost.fixed:.4f}",
-        "total": f"${cost.total:.4f}",
+        "fixed": f"${cost.fixed:.4f}" if summary.fixed_counted else "not counted",
+        "total": f"${cost.total:.4f}" + ("" if summary.fixed_counted else " (usage only)"),
     }
     if key in cells:
         return cells[key]

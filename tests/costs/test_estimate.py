@@ -191,3 +191,12 @@ def test_runs_per_month_of_a_schedule(schedule: str, per_month: float) -> None:
 def test_cron_names_and_steps() -> None:
     assert cron_runs_per_day("0 9 ? JAN-JUN SAT,SUN *") == pytest.approx(2 / 7 * 6 / 12)
     assert cron_runs_per_day("0/15 * * * ? *") == 96
+
+
+def test_synthesize_writes_every_stack_of_a_configuration(tmp_path: Path) -> None:
+    from costs.estimate import read_stacks, synthesize
+    from tests.conftest import REPO_ROOT
+
+    stacks = read_stacks(synthesize(REPO_ROOT, tmp_path / "cdktf.out"))
+
+    assert {"cluster", "logs", "consumer"} <= set(stacks)

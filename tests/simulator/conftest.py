@@ -6,10 +6,21 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from costs.estimate import synthesize
+from tests.conftest import REPO_ROOT
 from tests.simulator.support import consumer
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from modules.config import ConsumerSpec
+
+
+@pytest.fixture(scope="session")
+def repo_stacks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's stacks, synthesized once: the CLI tests take their fixed costs from them
+    (`--stacks`) instead of synthesizing each throwaway repository."""
+    return synthesize(REPO_ROOT, tmp_path_factory.mktemp("sim-synth") / "cdktf.out")
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ def test_unknown_service(
 
 
 def test_invalid_config_and_compare_file_are_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_stacks: Path
 ) -> None:
     root = write_repo(tmp_path, "scaling:\n  mode: backlog-per-task\n  max_tasks: 0\n")
     compare = tmp_path / "other.yaml"
@@ -105,6 +105,8 @@ def test_invalid_config_and_compare_file_are_one_line(
             "seed",
             "--root",
             str(good),
+            "--stacks",
+            str(repo_stacks),
             "--compare",
             str(compare),
         ]
@@ -146,7 +148,7 @@ def test_the_process_prints_no_traceback_for_a_bad_trace(tmp_path: Path) -> None
 
 
 def test_simulate_compares_policies_in_one_table_and_one_png(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_stacks: Path
 ) -> None:
     root = write_repo(tmp_path)
     seed_policy = tmp_path / "seed.yaml"
@@ -164,6 +166,8 @@ def test_simulate_compares_policies_in_one_table_and_one_png(
             "1",
             "--root",
             str(root),
+            "--stacks",
+            str(repo_stacks),
             "--compare",
             str(seed_policy),
             "--plot",
@@ -182,7 +186,7 @@ def test_simulate_compares_policies_in_one_table_and_one_png(
 
 
 def test_plan_capacity_prints_a_valid_scaling_block(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_stacks: Path
 ) -> None:
     root = write_repo(tmp_path)
 
@@ -201,6 +205,8 @@ def test_plan_capacity_prints_a_valid_scaling_block(
             "active",
             "--root",
             str(root),
+            "--stacks",
+            str(repo_stacks),
         ]
     )
 
@@ -214,7 +220,7 @@ def test_plan_capacity_prints_a_valid_scaling_block(
 
 
 def test_plan_capacity_says_so_when_no_setting_meets_the_goal(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_stacks: Path
 ) -> None:
     root = write_repo(tmp_path)
 
@@ -231,6 +237,8 @@ def test_plan_capacity_says_so_when_no_setting_meets_the_goal(
             "30",
             "--root",
             str(root),
+            "--stacks",
+            str(repo_stacks),
         ]
     )
 
@@ -239,7 +247,7 @@ def test_plan_capacity_says_so_when_no_setting_meets_the_goal(
 
 
 def test_a_run_that_hits_its_time_cap_warns_and_the_plot_takes_a_window(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_stacks: Path
 ) -> None:
     # queue-depth from 0: target tracking never starts a task, the message waits for ever
     root = write_repo(tmp_path, "scaling:\n  mode: queue-depth\n  min_tasks: 0\n  max_tasks: 1\n")
@@ -258,6 +266,8 @@ def test_a_run_that_hits_its_time_cap_warns_and_the_plot_takes_a_window(
             "0-30m",
             "--root",
             str(root),
+            "--stacks",
+            str(repo_stacks),
             "--plot",
             str(plot),
         ]
@@ -294,3 +304,30 @@ def test_a_bad_window_is_one_line(window: str, capsys: pytest.CaptureFixture[str
 
     assert code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_without_a_synth_the_fixed_costs_are_missing_and_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import costs.estimate
+
+    def failing(root: Path, outdir: Path) -> Path:
+        raise RuntimeError(f"synth of {root} failed:\nerror: workers/Dockerfile is missing")
+
+    monkeypatch.setattr(costs.estimate, "synthesize", failing)
+    root = write_repo(tmp_path)
+
+    code = main(
+        [
+            *("simulate", "--service", "worker", "--workload", "burst:10@5m", "--hours", "1"),
+            *("--root", str(root), "--plot", str(tmp_path / "p.png")),
+        ]
+    )
+
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "warning: fixed costs not counted: the synth failed: error: workers/Dockerfile" in (
+        captured.err
+    )
+    assert "fixed: NOT COUNTED" in captured.out
+    assert "(usage only)" in captured.out
