@@ -64,6 +64,7 @@ LAMBDA_FILES = (
     "runtime/aws.py",
     "runtime/backoff.py",
     "runtime/env.py",
+    "runtime/fatal.py",
     "runtime/logs.py",
     "runtime/signals.py",
     "runtime/jobs",
