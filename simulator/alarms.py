@@ -54,19 +54,21 @@ class MetricExpression:
 
 def filled(window: list[Datapoint]) -> list[Datapoint]:
     """`window` as FILL(metric, 0) sees it: gaps of a metric that has data in it become 0."""
-    present = {
-        name: any(getattr(point, name) is not None for point in window)
-        for name in ("visible", "in_flight", "running")
+    if all(p.visible is not None and p.running is not None for p in window) and all(
+        p.in_flight is not None for p in window
+    ):
+        return window  # the usual case, and the cheap one: nothing to fill
+    names = ("visible", "in_flight", "running")
+    fillable = {
+        name
+        for name in names
+        if any(getattr(p, name) is None for p in window)
+        and any(getattr(p, name) is not None for p in window)
     }
     return [
-        replace(
-            point,
-            **{
-                name: 0.0
-                for name, has_data in present.items()
-                if has_data and getattr(point, name) is None
-            },
-        )
+        replace(point, **{name: 0.0 for name in fillable if getattr(point, name) is None})
+        if any(getattr(point, name) is None for name in fillable)
+        else point
         for point in window
     ]
 
