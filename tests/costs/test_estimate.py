@@ -12,6 +12,7 @@ from costs.estimate import estimate, is_scaling, simulation_fixed_costs
 from costs.fixed import alarm_metrics, tracking_alarm_metrics
 from costs.table import load_prices
 from costs.usage import cron_runs_per_day, runs_per_month
+from modules.cdk import aws
 from simulator.policies import mode_of
 from simulator.timings import Timings
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from modules.config import ConsumerSpec, PlatformConfig
     from tests.costs.conftest import Stacks
 
+ENDPOINT = aws.vpc_endpoint.VpcEndpoint.TF_RESOURCE_TYPE
+LOG_GROUP = aws.cloudwatch_log_group.CloudwatchLogGroup.TF_RESOURCE_TYPE
+POLICY = aws.appautoscaling_policy.AppautoscalingPolicy.TF_RESOURCE_TYPE
+ALARM = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm.TF_RESOURCE_TYPE
 HOURS = 730
 # eu-west-1, costs/prices.yaml
 ENDPOINT_AZ_HOUR, NAT_HOUR, IPV4_HOUR = 0.0104, 0.048, 0.005
@@ -42,12 +47,10 @@ def test_the_fixed_part_is_the_hand_count_of_the_default_stacks(
 ) -> None:
     # What the default stacks hold, counted from the JSON
     interface = [
-        e
-        for e in of_type(stacks["cluster"], "aws_vpc_endpoint")
-        if e["vpc_endpoint_type"] == "Interface"
+        e for e in of_type(stacks["cluster"], ENDPOINT) if e["vpc_endpoint_type"] == "Interface"
     ]
     assert len(interface) == 4 and {len(e["subnet_ids"]) for e in interface} == {2}
-    service_groups = of_type(stacks["logs"], "aws_cloudwatch_log_group")
+    service_groups = of_type(stacks["logs"], LOG_GROUP)
     assert [g["retention_in_days"] for g in service_groups] == [30] * 5
     # Alarm metrics: consumer target tracking 2 x 2, idle 2, not received 2, dead letters 1
     consumer_alarms = 2 * 2 + 2 + 2 + 1
@@ -141,11 +144,11 @@ def test_the_simulator_counts_the_alarms_the_stack_deploys(
 ) -> None:
     # The consumer's scaling alarms in the JSON: target tracking's two, and the step alarms
     stack = stacks["consumer"]
-    deployed = sum(tracking_alarm_metrics(p) for p in of_type(stack, "aws_appautoscaling_policy"))
+    deployed = sum(tracking_alarm_metrics(p) for p in of_type(stack, POLICY))
     deployed += sum(
         alarm_metrics(alarm)
-        for alarm in of_type(stack, "aws_cloudwatch_metric_alarm")
-        if any("aws_appautoscaling_policy." in action for action in alarm["alarm_actions"])
+        for alarm in of_type(stack, ALARM)
+        if any(f"{POLICY}." in action for action in alarm["alarm_actions"])
     )
     spec = config.service("consumer")
     plan = mode_of(spec).plan(spec, Timings())  # type: ignore[arg-type]

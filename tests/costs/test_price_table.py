@@ -9,6 +9,7 @@ import pytest
 from costs.fixed import FIXED_RULES
 from costs.table import Category, PriceError, load_prices
 from costs.usage import USAGE_TYPES
+from modules.cdk import aws
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -34,7 +35,8 @@ def test_the_nat_network_is_priced_too(nat_stacks: Stacks) -> None:
     missing = sorted(kind for kind in resource_types(nat_stacks) if TABLE.category(kind) is None)
 
     assert missing == []
-    assert {"aws_nat_gateway", "aws_eip"} <= resource_types(nat_stacks)
+    nat = {aws.nat_gateway.NatGateway.TF_RESOURCE_TYPE, aws.eip.Eip.TF_RESOURCE_TYPE}
+    assert nat <= resource_types(nat_stacks)
 
 
 def test_fixed_and_usage_types_each_have_the_code_that_prices_them() -> None:

@@ -490,7 +490,7 @@ def test_nat_egress_routes_private_subnets_through_one_nat_gateway(
     )
     assert routes[private_table]["nat_gateway_id"] == reference(
         aws.nat_gateway.NatGateway.TF_RESOURCE_TYPE,
-        next(iter(resources(stack, "aws_nat_gateway"))),
+        next(iter(resources(stack, aws.nat_gateway.NatGateway.TF_RESOURCE_TYPE))),
         "id",
     )
     public_table = reference(
