@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     identical = True
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as scratch:
         print("Measuring (wall time of each run):", flush=True)
+        if len(chosen) > 1:  # the engines in turns: the fairest comparison on a shared machine
+            table += side_by_side(chosen, _mkdir(Path(scratch) / "side-by-side"), args.runs)
         for each in chosen:
             rows, engine_notes, same = measure_engine(each, _mkdir(Path(scratch) / each.name), args)
             table += rows
@@ -240,6 +242,24 @@ def main(argv: list[str] | None = None) -> int:
     print_table(table)
     print("\n".join(notes))
     return 0 if identical else 1
+
+
+def side_by_side(chosen: list[engine.Engine], work: Path, runs: int) -> list[str]:
+    """One fast-path row per engine, their runs taken in turns (cdktf, cdktn, cdktf, ...)."""
+    plan = [
+        (
+            python_variant(
+                f"python main.py, {each.name} (fast), engines in turns",
+                config_copy(_mkdir(work / f"base-{each.name}"), 0, each),
+                plain=False,
+            ),
+            runs,
+            work / f"out-{each.name}",
+        )
+        for each in chosen
+    ]
+    results = measure(plan)
+    return [row(variant.label, found) for (variant, _, _), found in zip(plan, results, strict=True)]
 
 
 def measure_engine(
