@@ -28,7 +28,7 @@ import pytest
 
 from devtools.terraform_offline import OfflineValidator, Toolchain, ToolchainMissing
 from modules import engine
-from modules.config import PROJECT_FILE, WORKERS_DIR, ProjectConfig
+from modules.config import PROJECT_FILE, WORKERS_DIR, ConfigError, ProjectConfig, load_config
 from tests.conftest import REPO_ROOT
 from tests.infra.synth_output import MANIFEST, repository_stack_names
 
@@ -270,6 +270,17 @@ def test_the_config_field_names_exactly_the_known_engines() -> None:
     field = ProjectConfig.model_fields["engine"]
     assert set(typing.get_args(field.annotation)) == set(engine.ENGINES)
     assert field.default == engine.DEFAULT.name
+
+
+def test_an_unknown_engine_in_platform_yaml_is_a_config_error(tmp_path: Path) -> None:
+    # Given platform.yaml naming an engine there is not
+    root = config_copy(tmp_path / "config", "engine: terraform")
+    # Then loading it says which engines there are, in the loader's words
+    with pytest.raises(ConfigError) as raised:
+        load_config(root)
+    assert raised.value.problems == [
+        "platform.yaml: engine: Input should be 'cdktf' or 'cdktn'; got 'terraform'"
+    ]
 
 
 @pytest.mark.parametrize(
