@@ -159,21 +159,20 @@ _CHOSEN: list[Engine] = []
 
 
 def active() -> Engine:
-    """The engine this interpreter synthesizes with: CDK_ENGINE's, else the one main.py chose,
-    else the one installed here."""
-    chosen = override()
-    if chosen is None and _CHOSEN:
+    """The engine this interpreter synthesizes with: the one main.py chose, else CDK_ENGINE's
+    if it is installed here, else the first installed here.
+
+    Tools import modules/cdk.py too (the pipeline reads image tags from modules/constructs):
+    they need its classes, not the engine main.py would run, so CDK_ENGINE naming an engine
+    this interpreter lacks is no error there. main.py itself always runs in an interpreter that
+    has the engine it chose.
+    """
+    if _CHOSEN:
         return _CHOSEN[-1]
-    if chosen is not None:
-        if not installed_here(chosen):
-            raise EngineError(
-                f"{ENGINE_ENV}={chosen.name}, but {sys.executable} has no {chosen.core_package}: "
-                f"run main.py (it switches to {python(chosen)}) or unset {ENGINE_ENV}"
-            )
-        return chosen
-    for engine in ENGINES.values():
-        if installed_here(engine):
-            return engine
+    preferred = override()
+    for candidate in (*([preferred] if preferred else []), *ENGINES.values()):
+        if installed_here(candidate):
+            return candidate
     raise EngineError(f"{sys.executable} has no engine installed: run `make synth` once")
 
 

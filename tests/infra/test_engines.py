@@ -302,6 +302,18 @@ def test_main_py_reads_the_engine_line_before_the_configuration(
     assert engine.configured(tmp_path).name == expected
 
 
+def test_tools_importing_the_classes_get_an_installed_engine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given CDK_ENGINE naming cdktn in the project's Python, which has cdktf only (the pipeline
+    # runs here and imports modules/constructs to read image tags; main.py switches by itself)
+    monkeypatch.setenv(engine.ENGINE_ENV, engine.CDKTN.name)
+    monkeypatch.setattr(engine, "_CHOSEN", [])  # as in a tool, where main.py chose nothing
+    assert not engine.installed_here(engine.CDKTN)
+    # Then the classes come from the engine installed here, without an error
+    assert engine.active() is engine.CDKTF
+
+
 def test_a_loaded_engine_other_than_the_line_said_runs_main_py_again() -> None:
     # Given main.py chose cdktf from the line, and the loaded configuration says cdktn
     assert engine.confirm(engine.CDKTF, "cdktn") is engine.CDKTN
