@@ -1,6 +1,6 @@
 """Consumer throughput and SQS cost, end to end, against moto_server (`make bench-consumer`).
 
-One `python -m workers.consumer` process runs the example handler with
+One consumer process (`python -m workers.runtime.kinds.consumer`) runs the example handler with
 HANDLER_SLEEP_SECONDS=0.1 (a 100 ms handler). The benchmark keeps about `--backlog`
 messages outstanding, sending them in batches of 10 with the platform's BatchSender, for
 `--seconds`; then it lets the consumer empty the queue and stops it with SIGTERM. It does
@@ -174,6 +174,7 @@ def start_consumer(
         "AWS_ENDPOINT_URL": endpoint_url,
         "QUEUE_URL": queue_url,
         "SERVICE_NAME": "bench-consumer",
+        "WORKER_HANDLER": "workers.consumer.handler:handle",
         "WORKER_CONCURRENCY": str(args.concurrency),
         "WORKER_PREFETCH": str(prefetch),
         "HANDLER_SLEEP_SECONDS": str(args.handler_seconds),
@@ -182,7 +183,7 @@ def start_consumer(
         "RECEIVE_WAIT_SECONDS": str(args.receive_wait),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "workers.consumer"],
+        [sys.executable, "-m", "workers.runtime.kinds.consumer"],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -6,10 +6,13 @@ Dockerfile, a failed login or a failed push must fail that apply as they would f
 implements exactly what the script uses (devtools/bin/docker puts it first on the PATH):
 
     docker login --username AWS --password-stdin REGISTRY
-    docker buildx build --platform linux/amd64 --provenance=false --file F --tag IMAGE --push DIR
+    docker buildx build --platform linux/amd64 --provenance=false --file F \
+        [--build-arg NAME=VALUE ...] --tag IMAGE --push DIR
 
 `login` checks the password against ECR's authorization token and records the login in
-$FAKE_DOCKER_STATE/config.json (as docker does in its own config). `buildx build` refuses what a
+$FAKE_DOCKER_STATE/config.json (as docker does in its own config). `--build-arg` values replace
+the defaults of the ARGs they name, in every stage that declares them, as docker applies them
+(one no ARG declares is reported as not consumed, as docker warns). `buildx build` refuses what a
 real build or push would (a COPY source missing from the context, no login, a malformed tag, an
 existing tag in an immutable repository) and what our images must not be (another platform
 than Fargate's, no ENTRYPOINT or CMD); then it "pushes": ECR PutImage of an OCI image manifest
@@ -60,7 +63,8 @@ LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG_ANNOTATION = "dev.fake-docker.image-config"
 SUPPORTED = (
     "supported: 'docker login --username AWS --password-stdin REGISTRY' and 'docker buildx "
-    "build --platform linux/amd64 --provenance=false --file DOCKERFILE --tag IMAGE --push CONTEXT'"
+    "build --platform linux/amd64 --provenance=false --file DOCKERFILE [--build-arg NAME=VALUE] "
+    "--tag IMAGE --push CONTEXT'"
 )
 ECR_REGISTRY = re.compile(
     r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
@@ -336,13 +340,26 @@ class Stage:
 @dataclass
 class _Parsing:
     escape: str
+    build_args: Mapping[str, str] = field(default_factory=dict)  # --build-arg NAME=VALUE
     global_args: dict[str, str] = field(default_factory=dict)  # ARGs before the first FROM
     stages: list[Stage] = field(default_factory=list)
+    consumed: set[str] = field(default_factory=set)  # build args some ARG declared
 
 
-def parse_dockerfile(text: str) -> list[Stage]:
-    """The stages of a Dockerfile with what the stand-in needs: image config and COPY/ADD."""
-    parsing = _Parsing(escape_character(text))
+def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> list[Stage]:
+    """The stages of a Dockerfile with what the stand-in needs: image config and COPY/ADD.
+
+    `build_args`: `--build-arg` values; each replaces the default of the ARG it names."""
+    return _parse(text, {} if build_args is None else build_args).stages
+
+
+def unconsumed_build_args(text: str, build_args: Mapping[str, str]) -> list[str]:
+    """The build args no ARG of the Dockerfile declares (docker warns about them), sorted."""
+    return sorted(set(build_args) - _parse(text, build_args).consumed)
+
+
+def _parse(text: str, build_args: Mapping[str, str]) -> _Parsing:
+    parsing = _Parsing(escape_character(text), build_args)
     for instruction in instructions(text):
         if instruction.keyword not in INSTRUCTIONS:
             _refuse(instruction, f"unknown instruction: {instruction.keyword}")
@@ -356,7 +373,7 @@ def parse_dockerfile(text: str) -> list[Stage]:
             _refuse(instruction, "no build stage in current context (FROM must come first)")
     if not parsing.stages:
         raise FakeDockerError("ERROR: failed to solve: the Dockerfile has no FROM")
-    return parsing.stages
+    return parsing
 
 
 def _refuse(instruction: Instruction, message: str) -> NoReturn:
@@ -387,6 +404,10 @@ def _declare_args(
 ) -> None:
     for item in words(instruction.text, known, parsing.escape):
         name, has_default, default = item.partition("=")
+        if name in parsing.build_args:  # a --build-arg wins over any default, as in docker
+            parsing.consumed.add(name)
+            target[name] = parsing.build_args[name]
+            continue
         value = default if has_default else parsing.global_args.get(name)
         if value is not None:
             target[name] = value
@@ -685,26 +706,45 @@ class BuiltImage:
         )
 
 
-def build(dockerfile: Path, context: Path) -> BuiltImage:
+def build(
+    dockerfile: Path, context: Path, build_args: Mapping[str, str] | None = None
+) -> BuiltImage:
     """Check a build as BuildKit would (plus our rules) and describe the image it would make."""
-    context, dockerfile = _checked_paths(dockerfile, context)
-    stages = parse_dockerfile(dockerfile.read_text())
+    stages, copies = _copies(dockerfile, context, build_args)
     final = stages[-1]
     if not final.sets_command:
         raise FakeDockerError(
-            f"ERROR: {dockerfile}: the final stage sets no ENTRYPOINT or CMD, so the container "
-            f"would run whatever its base image ({final.base}) runs"
+            f"ERROR: {dockerfile.resolve()}: the final stage sets no ENTRYPOINT or CMD, so the "
+            f"container would run whatever its base image ({final.base}) runs"
         )
+    files = {path: entry for copied in copies for path, entry in copied.items()}
+    layers = tuple(Layer(content_digest(copied), _size(copied)) for copied in copies)
+    return BuiltImage(final.config(), content_digest(files), _size(files), layers)
+
+
+def copied_context_files(
+    dockerfile: Path, context: Path, build_args: Mapping[str, str] | None = None
+) -> dict[str, Path]:
+    """Every file of `context` the build puts into the image, by path relative to the context
+    (past the .dockerignore, under a COPY/ADD source of a stage the final one needs)."""
+    _, copies = _copies(dockerfile, context, build_args)
+    return {path: entry for copied in copies for path, entry in copied.items()}
+
+
+def _copies(
+    dockerfile: Path, context: Path, build_args: Mapping[str, str] | None
+) -> tuple[list[Stage], list[dict[str, Path]]]:
+    """The stages, and the context files of each COPY/ADD from the context, in build order."""
+    context, dockerfile = _checked_paths(dockerfile, context)
+    stages = parse_dockerfile(dockerfile.read_text(), build_args)
     entries = context_entries(context, ignore_rules(context, dockerfile))
-    files: dict[str, Path] = {}
-    layers: list[Layer] = []
-    for stage in needed_stages(stages):
-        for copy in stage.copies:
-            if copy.from_ is None:
-                copied = copied_files(copy, entries)
-                files.update(copied)
-                layers.append(Layer(content_digest(copied), _size(copied)))
-    return BuiltImage(final.config(), content_digest(files), _size(files), tuple(layers))
+    copies = [
+        copied_files(copy, entries)
+        for stage in needed_stages(stages)
+        for copy in stage.copies
+        if copy.from_ is None
+    ]
+    return stages, copies
 
 
 def _checked_paths(dockerfile: Path, context: Path) -> tuple[Path, Path]:
@@ -943,15 +983,25 @@ def image_config(ecr_client: ECRClient, repository_name: str, tag: str) -> Image
 
 
 def _options(
-    args: Sequence[str], valued: Mapping[str, str], switches: Mapping[str, str], command: str
+    args: Sequence[str],
+    valued: Mapping[str, str],
+    switches: Mapping[str, str],
+    command: str,
+    repeated: Mapping[str, list[str]] | None = None,
 ) -> tuple[dict[str, str], list[str]]:
-    """Docker-style flags (`--name value`, `--name=value`, switches) and positionals."""
+    """Docker-style flags (`--name value`, `--name=value`, switches) and positionals; the values
+    of a flag in `repeated` (which may be given any number of times) are appended to its list."""
     options: dict[str, str] = {}
     positional: list[str] = []
     remaining = iter(args)
     for arg in remaining:
         name, has_value, value = arg.partition("=")
-        if name in valued:
+        if repeated is not None and name in repeated:
+            value = value if has_value else next(remaining, "")
+            if not value:
+                raise UsageError(f"fake docker: {name} needs a value; {SUPPORTED}")
+            repeated[name].append(value)
+        elif name in valued:
             value = value if has_value else next(remaining, "")
             if not value or valued[name] in options:
                 raise UsageError(f"fake docker: {name} needs one value, given once; {SUPPORTED}")
@@ -1000,7 +1050,23 @@ def login(args: Sequence[str], failure: str | None, stdin: TextIO) -> None:
     print("Login Succeeded")
 
 
+def build_arg_values(values: Sequence[str]) -> dict[str, str]:
+    """`--build-arg NAME=VALUE` values by name (the last one wins, as in docker). A value without
+    `=` would take NAME from the caller's environment in docker: refused, builds must not."""
+    build_args: dict[str, str] = {}
+    for value in values:
+        name, has_value, given = value.partition("=")
+        if not has_value or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise UsageError(
+                f"fake docker: --build-arg {value!r} must be NAME=VALUE (a value from the "
+                f"environment is not supported); {SUPPORTED}"
+            )
+        build_args[name] = given
+    return build_args
+
+
 def buildx_build(args: Sequence[str], failure: str | None) -> None:
+    build_arg_flags: dict[str, list[str]] = {"--build-arg": []}
     options, positional = _options(
         args,
         {
@@ -1013,7 +1079,9 @@ def buildx_build(args: Sequence[str], failure: str | None) -> None:
         },
         {"--push": "push"},
         "buildx build",
+        build_arg_flags,
     )
+    build_args = build_arg_values(build_arg_flags["--build-arg"])
     # Without these the real command does something the stand-in does not model (an image
     # index with attestations, an image kept in a local store).
     if options.get("provenance") != "false" or "push" not in options or "tag" not in options:
@@ -1031,7 +1099,11 @@ def buildx_build(args: Sequence[str], failure: str | None) -> None:
         )
     _injected("build", failure, f"ERROR: failed to solve: building {image}")
     context = Path(positional[0])
-    built = build(Path(options.get("file", context / "Dockerfile")), context)
+    dockerfile = Path(options.get("file", context / "Dockerfile"))
+    built = build(dockerfile, context, build_args)
+    unused = unconsumed_build_args(dockerfile.read_text(), build_args)
+    if unused:
+        print(f"[Warning] One or more build-args {unused} were not consumed", file=sys.stderr)
     print(f"fake docker: built {image} from {len(built.layers)} context copies", file=sys.stderr)
     _injected("push", failure, f"ERROR: failed to push {image}")
     digest = push(state, image, built)

@@ -1,10 +1,12 @@
 """`make local`: the producer and the consumer against an embedded SQS, with live progress.
 
 Starts moto_server on 127.0.0.1, creates the consumer's queue and dead-letter queue
-exactly as its service.yaml declares them, runs `python -m workers.producer` and
-`python -m workers.consumer` as processes with short intervals, and prints one
-progress line a second until Ctrl-C or SIGTERM (or `--seconds N`). Then the workers
-get SIGTERM (the consumer finishes what it holds), moto_server stops, and the exit
+exactly as its service.yaml declares them, runs the producer and the consumer as processes
+(`python -m workers.runtime`, as their images do, with the kind and handler their task
+definitions name) with short intervals, and prints one progress line a second until Ctrl-C or
+SIGTERM (or `--seconds N`). `--consumer NAME` runs that consumer instead of the first
+producer's, fed by the producer that sends to it (or, locally, by the first producer). Then the
+workers get SIGTERM (the consumer finishes what it holds), moto_server stops, and the exit
 code is 0 unless a worker failed. Full worker logs go to .local/<service>.log.
 
 `--jobs` runs the first job family (`kind: job`) instead: the same dispatcher and reaper
@@ -54,6 +56,8 @@ if TYPE_CHECKING:
     from devtools.moto_server import MotoServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# What every worker image runs (workers/Dockerfile); the kind and handler come from the env.
+WORKER_MODULE = "workers.runtime"
 LOG_DIR = REPO_ROOT / ".local"
 DAY_SECONDS = 24 * 60 * 60
 PROGRESS_INTERVAL_SECONDS = 1.0
@@ -111,7 +115,7 @@ class Worker:
         self.service = service
         self.log_path = log_dir / f"{service}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"workers.{service}"],
+            [sys.executable, "-m", WORKER_MODULE],
             cwd=REPO_ROOT,
             env=dict(env),
             stdout=subprocess.PIPE,
@@ -201,6 +205,7 @@ def worker_envs(
             **base,
             **producer.containers[0].environment,
             "SERVICE_NAME": producer.name,
+            **producer.worker_environment,
             "MIN_INTERVAL_SECONDS": str(args.min_interval),
             "MAX_INTERVAL_SECONDS": str(args.max_interval),
             "BATCH_SIZE": str(args.batch_size),
@@ -209,6 +214,7 @@ def worker_envs(
             **base,
             **consumer.containers[0].environment,
             "SERVICE_NAME": consumer.name,
+            **consumer.worker_environment,
             "WORKER_CONCURRENCY": str(consumer.concurrency),
             "WORKER_PREFETCH": str(consumer.prefetch),
             "HANDLER_TIMEOUT_SECONDS": str(consumer.queue.handler_timeout_seconds),
@@ -255,6 +261,9 @@ def echo_problems(role: str, entry: dict[str, Any]) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, help="stop by itself after this long")
+    parser.add_argument(
+        "--consumer", help="the consumer to run (default: the one the first producer feeds)"
+    )
     parser.add_argument("--min-interval", type=float, default=0.5, help="Default: 0.5 s")
     parser.add_argument("--max-interval", type=float, default=2.0, help="Default: 2 s")
     parser.add_argument("--batch-size", type=int, default=1, help="Default: 1 message a send")
@@ -272,12 +281,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def services(config: PlatformConfig) -> tuple[ProducerSpec, ConsumerSpec]:
-    """The producer and the consumer it sends to (the first producer, if there are several)."""
-    producer = config.of_kind(ProducerSpec)[0]
-    consumer = config.service(producer.sends_to)
-    assert isinstance(consumer, ConsumerSpec)
-    return producer, consumer
+class LocalRunError(Exception):
+    """What `make local` cannot run, in one line."""
+
+
+def services(
+    config: PlatformConfig, consumer_name: str | None = None
+) -> tuple[ProducerSpec, ConsumerSpec]:
+    """The consumer to run and a producer to feed it: by default the first producer and the
+    consumer it sends to; with `consumer_name`, that consumer and the producer that sends to it,
+    else the first producer (locally pointed at this consumer's queue)."""
+    producers = config.of_kind(ProducerSpec)
+    consumers = {spec.name: spec for spec in config.of_kind(ConsumerSpec)}
+    if not producers:
+        raise LocalRunError("no producer is declared (kind: producer) to feed a consumer")
+    if consumer_name is None:
+        consumer_name = producers[0].sends_to
+    if consumer_name not in consumers:
+        known = ", ".join(sorted(consumers)) or "none"
+        raise LocalRunError(f"no consumer named '{consumer_name}'; consumers: {known}")
+    feeding = [producer for producer in producers if producer.sends_to == consumer_name]
+    return (feeding or producers)[0], consumers[consumer_name]
 
 
 def serve_ingest_apis(
@@ -337,7 +361,11 @@ def watch(
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(REPO_ROOT)
-    producer, consumer = services(config)
+    try:
+        producer, consumer = services(config, args.consumer)
+    except LocalRunError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     log_dir: Path = args.log_dir
     log_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()

@@ -421,11 +421,12 @@ def run_family(args: argparse.Namespace, repo_root: Path, log_dir: Path) -> int:
         )
         platform = JobPlatform.build(settings, dynamodb, sqs)
         launcher = LocalProcessLauncher(
-            command=[sys.executable, "-m", f"workers.{job.name}"],
+            command=[sys.executable, "-m", "workers.runtime"],  # as the image runs it
             env={
                 **env,
                 **job.containers[0].environment,
                 "SERVICE_NAME": job.name,
+                **job.worker_environment,
                 **RunnerSettings.task_definition_env(
                     resources.table, job.timeout_seconds, job.status_retention_days
                 ),

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Build one worker's image for Fargate (linux/amd64) and push it to ECR, unless the tag is
-# already there (tags are content hashes of the worker's files, so an existing tag is the
-# same image: pushing again would only cost time, and fails on an immutable repository).
+# Build one service's image for Fargate (linux/amd64) and push it to ECR, unless the tag is
+# already there (tags are content hashes of the image's files, so an existing tag is the same
+# image: pushing again would only cost time, and fails on an immutable repository).
 #
 # Usage: workers/build_and_push.sh SERVICE REPOSITORY_URL TAG REGION
-#   SERVICE         a folder under workers/ holding a Dockerfile, e.g. consumer
+#   SERVICE         a service's folder under workers/, e.g. consumer
 #   REPOSITORY_URL  ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME
 #   TAG             the image tag
 #   REGION          the AWS region of the repository
-# Called by Terraform local-exec in the consumer and producer stacks; works from any directory.
+# The image is built from workers/SERVICE/Dockerfile when the service has one, else from the
+# shared workers/Dockerfile, with --build-arg SERVICE=SERVICE and the workers/ folder as context.
+# Called by Terraform local-exec in every service stack; works from any directory.
 # Needs the aws CLI and docker with buildx. Exit codes: 0 done, 1 failure, 2 usage error.
 set -euo pipefail
 
@@ -31,11 +33,14 @@ region=$4
 
 # The build context is this script's folder, whatever the caller's working directory.
 workers_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
-dockerfile="$workers_dir/$service/Dockerfile"
 
 [[ $service =~ ^[a-z][a-z0-9-]{0,19}$ ]] \
-    || usage_error "SERVICE '$service' must be a worker folder name (lowercase, digits, '-')"
-[[ -f $dockerfile ]] || usage_error "SERVICE '$service' has no Dockerfile at $dockerfile"
+    || usage_error "SERVICE '$service' must be a service folder name (lowercase, digits, '-')"
+[[ $service != runtime && -f $workers_dir/$service/service.yaml ]] \
+    || usage_error "SERVICE '$service' is not a service: no $workers_dir/$service/service.yaml"
+# A service's own Dockerfile (system packages, ...) wins over the shared one.
+dockerfile="$workers_dir/$service/Dockerfile"
+[[ -f $dockerfile ]] || dockerfile="$workers_dir/Dockerfile"
 [[ $repository_url =~ ^([0-9]{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*$ ]] \
     || usage_error "REPOSITORY_URL '$repository_url' must look like ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME"
 account=${BASH_REMATCH[1]}
@@ -72,6 +77,7 @@ docker buildx build \
     --platform linux/amd64 \
     --provenance=false \
     --file "$dockerfile" \
+    --build-arg "SERVICE=$service" \
     --tag "$image" \
     --push \
     "$workers_dir"

@@ -19,6 +19,8 @@ CONTAINER_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 _REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
 COGNITO_ISSUER_PATTERN = rf"^https://cognito-idp\.{_REGION}\.amazonaws\.com/{_REGION}_[0-9A-Za-z]+$"
 COGNITO_CLIENT_ID_PATTERN = r"^[\w+]{1,128}$"
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+HANDLER_PATTERN = rf"^{_IDENTIFIER}(\.{_IDENTIFIER})*:{_IDENTIFIER}$"
 # What each pattern means, in the words an error message uses ("must be ...").
 PATTERN_RULES = {
     NAME_PATTERN: NAME_RULE,
@@ -35,6 +37,10 @@ PATTERN_RULES = {
         "a Cognito user pool issuer, https://cognito-idp.<region>.amazonaws.com/<user pool id>"
     ),
     COGNITO_CLIENT_ID_PATTERN: "a Cognito app client id: letters, digits, '_' or '+'",
+    HANDLER_PATTERN: (
+        "'module:function', the module a path of Python names inside the service's folder, "
+        "e.g. handler:handle or tasks.resize:handle"
+    ),
 }
 
 

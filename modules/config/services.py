@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from modules.config.base import (
     CONTAINER_NAME_PATTERN,
     ENV_NAME_PATTERN,
+    HANDLER_PATTERN,
     NAME_PATTERN,
     PATTERN_RULES,
     FieldError,
@@ -20,6 +21,14 @@ from modules.config.base import (
 )
 from modules.config.limits import task_definition_problem
 from modules.sizing import NoFargateSize, TaskSize, fargate_size
+from workers.runtime.kinds import (
+    HANDLER_MODULE,
+    HANDLER_VARIABLE,
+    KIND_VARIABLE,
+    KINDS,
+    Kind,
+    handler_target,
+)
 
 # Values CloudWatch Logs accepts for retention_in_days.
 # fmt: off
@@ -37,6 +46,9 @@ PLATFORM_ENVIRONMENT = (
     "VISIBILITY_TIMEOUT_SECONDS",
     "SERVICE_NAME",
     "STOP_TIMEOUT_SECONDS",
+    # Which entry point and which of the service's functions run (workers.runtime.kinds).
+    KIND_VARIABLE,
+    HANDLER_VARIABLE,
     # Jobs (kind: job): the runner's table and timeout; RunTask sets the job per task.
     "JOBS_TABLE",
     "JOB_ID",
@@ -120,6 +132,16 @@ class ServiceBase(SpecBase):
         description="The task's containers; their cpu and memory add up to the task size.",
     )
     logs: LogsSpec = Field(default_factory=LogsSpec, description="The service's log group.")
+    handler: str | None = Field(
+        None,
+        pattern=HANDLER_PATTERN,
+        description=(
+            "The function the platform calls, as 'module:function' inside the service's folder "
+            "(README: Adding a service). Default: the kind's function in the module handler: "
+            "handler:handle for a consumer, handler:produce for a producer, handler:run for a "
+            "scheduled job or a job"
+        ),
+    )
 
     @field_validator("containers")
     @classmethod
@@ -145,6 +167,29 @@ class ServiceBase(SpecBase):
         if problem is not None:
             raise FieldError("containers", problem)
         return self
+
+    @property
+    def runtime_kind(self) -> Kind:
+        """What the runtime calls in this service (`kind` is each subclass's literal)."""
+        return KINDS[getattr(self, "kind")]  # noqa: B009 - declared by every subclass
+
+    @property
+    def handler_module(self) -> str:
+        """The handler's module inside the service's folder, dotted (`handler` by default)."""
+        return HANDLER_MODULE if self.handler is None else self.handler.partition(":")[0]
+
+    @property
+    def handler_function(self) -> str:
+        """The handler's name (the kind's function by default)."""
+        return (
+            self.runtime_kind.function if self.handler is None else self.handler.partition(":")[2]
+        )
+
+    @property
+    def worker_environment(self) -> dict[str, str]:
+        """What every container of the service is told about its own code (task definition)."""
+        target = handler_target(self.name, self.handler_module, self.handler_function)
+        return {KIND_VARIABLE: getattr(self, "kind"), HANDLER_VARIABLE: target}  # noqa: B009
 
     @property
     def task_size(self) -> TaskSize:

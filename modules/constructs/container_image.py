@@ -1,8 +1,10 @@
 """A service's container image: its ECR repository, a content-hash tag and the build at apply time.
 
-The tag is computed at synth from exactly the files that go into the image, so an edit to one
-worker changes one stack's plan, and an unchanged worker never rebuilds. The build itself runs
-at apply time (`terraform_data` + `local-exec`), only when the tag or the repository changes.
+The tag is computed at synth from exactly the files that go into the image and the Dockerfile
+that builds them, so an edit to one service changes one stack's plan, an edit to the shared
+workers/Dockerfile changes every stack built from it, and an unchanged service never rebuilds.
+The build itself runs at apply time (`terraform_data` + `local-exec`), only when the tag or the
+repository changes.
 """
 
 from __future__ import annotations
@@ -17,8 +19,13 @@ from modules.cdk import Construct, DataResource, LocalExecProvisioner, aws
 # The build context is workers/; the image receives these, plus the service's own folder
 # (see workers/.dockerignore, which must exclude the same things as `image_files`).
 SHARED_IMAGE_FILES = ("__init__.py", "runtime")
-EXCLUDED_NAMES = frozenset({"service.yaml", "__pycache__"})
+# The image definition every service is built from, unless its folder has a Dockerfile of its own.
+SHARED_DOCKERFILE = PurePosixPath("Dockerfile")
+DOCKERFILE_NAME = "Dockerfile"
+EXCLUDED_NAMES = frozenset({"service.yaml", "__pycache__", "conftest.py"})
 EXCLUDED_SUFFIXES = frozenset({".pyc"})
+# A service's tests (test_*.py) stay out of its image: editing one rebuilds nothing.
+TEST_PREFIX, TEST_SUFFIX = "test_", ".py"
 BUILD_SCRIPT = PurePosixPath("workers/build_and_push.sh")
 TAG_LENGTH = 16
 
@@ -37,17 +44,37 @@ def image_files(workers_dir: Path, service: str) -> list[PurePosixPath]:
     return sorted(found)
 
 
+def dockerfile(workers_dir: Path, service: str) -> PurePosixPath:
+    """The Dockerfile `service` is built from, relative to `workers_dir`: its own, or the shared
+    one (the same choice as workers/build_and_push.sh)."""
+    own = PurePosixPath(service, DOCKERFILE_NAME)
+    return own if (workers_dir / own).is_file() else SHARED_DOCKERFILE
+
+
+def image_inputs(workers_dir: Path, service: str) -> list[PurePosixPath]:
+    """What the image of `service` is made from: its files and the Dockerfile that builds them
+    (a service's own Dockerfile is among its files already), sorted."""
+    return sorted({*image_files(workers_dir, service), dockerfile(workers_dir, service)})
+
+
 def _excluded(relative: Path) -> bool:
-    return bool(EXCLUDED_NAMES.intersection(relative.parts)) or relative.suffix in EXCLUDED_SUFFIXES
+    name = relative.name
+    return (
+        bool(EXCLUDED_NAMES.intersection(relative.parts))
+        or relative.suffix in EXCLUDED_SUFFIXES
+        or (name.startswith(TEST_PREFIX) and name.endswith(TEST_SUFFIX))
+    )
 
 
 def image_tag(workers_dir: Path, service: str) -> str:
-    """The first 16 hex digits of a SHA-256 over the image's files: each path, its size, its bytes.
+    """The first 16 hex digits of a SHA-256 over the image's inputs: each path, its size, its
+    bytes.
 
     Path and size delimit each file, so moving bytes from one file to another changes the tag.
+    The shared Dockerfile is one of them, so editing it changes every service built from it.
     """
     digest = hashlib.sha256()
-    for relative in image_files(workers_dir, service):
+    for relative in image_inputs(workers_dir, service):
         content = (workers_dir / relative).read_bytes()
         digest.update(f"{relative}\0{len(content)}\0".encode())
         digest.update(content)

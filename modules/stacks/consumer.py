@@ -89,6 +89,7 @@ class ConsumerStack(PlatformStack):
                     "VISIBILITY_TIMEOUT_SECONDS": str(service.queue.visibility_timeout),
                     "SERVICE_NAME": service.name,
                     "STOP_TIMEOUT_SECONDS": str(service.stop_timeout),
+                    **service.worker_environment,
                 },
                 task_role_statements=(
                     Statement(

@@ -79,6 +79,7 @@ class JobStack(PlatformStack):
                 environment={
                     "AWS_REGION": region,
                     "SERVICE_NAME": job.name,
+                    **job.worker_environment,
                     **RunnerSettings.task_definition_env(
                         table.name, job.timeout_seconds, job.status_retention_days
                     ),

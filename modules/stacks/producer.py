@@ -56,6 +56,7 @@ class ProducerStack(PlatformStack):
                     "AWS_REGION": region,
                     "QUEUE_URL": queue_url,
                     "SERVICE_NAME": service.name,
+                    **service.worker_environment,
                 },
                 task_role_statements=(
                     Statement(

@@ -34,7 +34,7 @@ class ScheduledStack(PlatformStack):
         super().__init__(scope, name, config)
         self.job = job
         project, region = self.project.project, self.project.region
-        environment = {"AWS_REGION": region, "SERVICE_NAME": job.name}
+        environment = {"AWS_REGION": region, "SERVICE_NAME": job.name, **job.worker_environment}
         statements: tuple[Statement, ...] = ()
         if job.watches is not None:
             consumer = self.remote_state(job.watches)

@@ -151,7 +151,9 @@ class BadConfig:
 
 
 PROJECT_KEYS = "project, region, tags, network, state, alert_emails, alerts, engine"
-CONSUMER_KEYS = "description, containers, logs, kind, concurrency, prefetch, queue, scaling"
+CONSUMER_KEYS = (
+    "description, containers, logs, handler, kind, concurrency, prefetch, queue, scaling"
+)
 BACKLOG_SCALING_KEYS = (
     "mode, min_tasks, max_tasks, acceptable_latency_seconds, processing_time_seconds, idle_minutes"
 )
@@ -161,7 +163,7 @@ RETENTION_DAYS = (
     "2922, 3288, 3653"
 )
 JOB_KEYS = (
-    "description, containers, logs, kind, queue, max_parallel_jobs, max_attempts, "
+    "description, containers, logs, handler, kind, queue, max_parallel_jobs, max_attempts, "
     "timeout_seconds, retry_delay_seconds, status_retention_days"
 )
 TWO_SUBNETS = ["subnet-0a1b2c3d", "subnet-4e5f6a7b"]
@@ -183,6 +185,24 @@ CORPUS = [
         "service-unknown-key",
         (set_key(CONSUMER, "replicas", 3),),
         (f"{CONSUMER}: replicas: unknown key; allowed: {CONSUMER_KEYS}",),
+    ),
+    BadConfig(
+        "service-handler-not-module-function",
+        (set_key(CONSUMER, "handler", "workers.consumer.handler.handle"),),
+        (
+            f"{CONSUMER}: handler: must be 'module:function', the module a path of Python names "
+            "inside the service's folder, e.g. handler:handle or tasks.resize:handle; got "
+            "'workers.consumer.handler.handle'",
+        ),
+    ),
+    BadConfig(
+        "service-handler-path",
+        (set_key(CONSUMER, "handler", "../other/handler:handle"),),
+        (
+            f"{CONSUMER}: handler: must be 'module:function', the module a path of Python names "
+            "inside the service's folder, e.g. handler:handle or tasks.resize:handle; got "
+            "'../other/handler:handle'",
+        ),
     ),
     BadConfig(
         "service-unknown-nested-key",

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 JOB = "workers/reporter/service.yaml"
 JOB_KEYS = (
-    "description, containers, logs, kind, schedule, timezone, enabled, task_count, retry, "
+    "description, containers, logs, handler, kind, schedule, timezone, enabled, task_count, retry, "
     "flexible_window_minutes, watches"
 )
 MINIMAL_JOB = {

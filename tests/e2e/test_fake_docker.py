@@ -33,7 +33,8 @@ FAKE_DOCKER = REPO_ROOT / "devtools" / "bin" / "docker"
 VENV_BIN = Path(sys.executable).parent  # the venv's aws CLI (awscli in the dev dependencies)
 REGION = "eu-west-1"
 TAG = "0123456789ab"
-CONSUMER_ENTRYPOINT = ("python", "-m", "workers.consumer")
+# Every worker image runs the platform's entry point; the task definition says which kind.
+WORKER_ENTRYPOINT = ("python", "-m", "workers.runtime")
 
 
 # --- A real moto_server and the build script ----------------------------------------------------
@@ -154,9 +155,9 @@ def test_a_first_run_logs_in_builds_and_pushes(pushed: Pushed, ecr: ECRClient) -
 def test_the_pushed_image_declares_how_to_run_the_worker(pushed: Pushed, ecr: ECRClient) -> None:
     config = image_config(ecr, pushed.name, TAG)
 
-    assert config.entrypoint == CONSUMER_ENTRYPOINT
+    assert config.entrypoint == WORKER_ENTRYPOINT
     assert config.cmd is None
-    assert config.argv == list(CONSUMER_ENTRYPOINT)
+    assert config.argv == list(WORKER_ENTRYPOINT)
     assert config.user == "10001:10001"
     assert config.workdir == "/app"
     assert config.env["HOME"] == "/tmp"
@@ -240,7 +241,9 @@ def build_args(image: str, platform: str = "linux/amd64") -> list[str]:
         platform,
         "--provenance=false",
         "--file",
-        str(workers / "consumer" / "Dockerfile"),
+        str(workers / "Dockerfile"),
+        "--build-arg",
+        "SERVICE=consumer",
         "--tag",
         image,
         "--push",
@@ -318,6 +321,8 @@ IMAGE = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/workers-consumer:{TAG}"
         ([a for a in build_args(IMAGE) if a != "--push"], 2, "--push"),
         ([a for a in build_args(IMAGE) if a != "--provenance=false"], 2, "--provenance=false"),
         ([*build_args(IMAGE), "--load"], 2, "unknown flag '--load'"),
+        ([*build_args(IMAGE), "--build-arg", "SERVICE"], 2, "must be NAME=VALUE"),
+        ([*build_args(IMAGE)[:-1], "--build-arg"], 2, "--build-arg needs a value"),
         (["build", "."], 2, "unsupported command 'build .'"),
         (["login", "--password", "x", "r"], 2, "unknown flag '--password'"),
         ([], 2, "unsupported command"),
@@ -382,13 +387,68 @@ def make_context(tmp_path: Path, dockerfile: str, files: dict[str, str]) -> tupl
 APP = {"app/main.py": "print('hi')\n", "app/util.py": "X = 1\n"}
 
 
-def test_the_consumer_dockerfile_gives_the_image_config_it_declares() -> None:
-    built = build(REPO_ROOT / "workers" / "consumer" / "Dockerfile", REPO_ROOT / "workers")
+def test_the_shared_dockerfile_gives_the_image_config_it_declares() -> None:
+    workers = REPO_ROOT / "workers"
+    built = build(workers / "Dockerfile", workers, {"SERVICE": "consumer"})
 
-    assert built.config.entrypoint == CONSUMER_ENTRYPOINT
+    assert built.config.entrypoint == WORKER_ENTRYPOINT
     assert built.config.user == "10001:10001"
     assert built.config.env["PYTHONUNBUFFERED"] == "1"
-    assert len(built.layers) == 4  # requirements, __init__.py, runtime/, consumer/
+    # both requirements files, __init__.py, runtime/, consumer/
+    assert len(built.layers) == 5
+
+
+def test_the_service_build_arg_picks_the_folder_the_image_copies() -> None:
+    workers = REPO_ROOT / "workers"
+
+    files = {
+        service: fake_docker.copied_context_files(
+            workers / "Dockerfile", workers, {"SERVICE": service}
+        )
+        for service in ("consumer", "producer")
+    }
+
+    assert "consumer/handler.py" in files["consumer"]
+    assert not any(path.startswith("producer/") for path in files["consumer"])
+    assert "producer/handler.py" in files["producer"]
+    assert not any(path.startswith("consumer/") for path in files["producer"])
+
+
+def test_without_the_service_build_arg_the_shared_build_fails() -> None:
+    workers = REPO_ROOT / "workers"
+
+    with pytest.raises(FakeDockerError, match=r'"/requirements.txt": not found'):
+        build(workers / "Dockerfile", workers)
+
+
+def test_a_build_arg_replaces_defaults_in_every_stage_that_declares_it(tmp_path: Path) -> None:
+    dockerfile, context = make_context(
+        tmp_path,
+        "ARG DIR=app\nARG TAG=one\nFROM a AS build\nARG DIR\nCOPY ${DIR}/ /src/\n"
+        "FROM b\nARG TAG\nARG LOCAL=default\nENV TAG=$TAG LOCAL=$LOCAL\n"
+        'COPY --from=build /src /src\nENTRYPOINT ["x"]\n',
+        {**APP, "other/main.py": "print('other')\n"},
+    )
+    given = {"DIR": "other", "TAG": "two", "LOCAL": "given"}
+
+    built = build(dockerfile, context, given)
+
+    assert fake_docker.copied_context_files(dockerfile, context, given) == {
+        "other/main.py": context / "other" / "main.py"
+    }
+    assert dict(built.config.env) == {"TAG": "two", "LOCAL": "given"}
+    assert build(dockerfile, context).config.env["TAG"] == "one"
+    assert fake_docker.unconsumed_build_args(dockerfile.read_text(), {**given, "X": "1"}) == ["X"]
+
+
+@pytest.mark.parametrize("value", ["SERVICE", "=x", "1ST=x"])
+def test_a_build_arg_without_name_and_value_is_a_usage_error(value: str) -> None:
+    with pytest.raises(fake_docker.UsageError, match="must be NAME=VALUE"):
+        fake_docker.build_arg_values([value])
+
+
+def test_the_last_value_of_a_build_arg_wins() -> None:
+    assert fake_docker.build_arg_values(["A=1", "B=", "A=2"]) == {"A": "2", "B": ""}
 
 
 def test_a_copy_source_missing_from_the_context_is_refused(tmp_path: Path) -> None:
@@ -544,11 +604,14 @@ def test_the_manifest_carries_the_image_config(tmp_path: Path) -> None:
         ("runtime/jobs/__pycache__/x.cpython-311.pyc", True),
         ("build_and_push.sh", True),
         ("consumer/handler.py", False),
+        ("consumer/test_handler.py", True),
+        ("consumer/conftest.py", True),
+        ("Dockerfile", False),
         ("runtime/jobs/dispatch.py", False),
     ],
 )
 def test_the_workers_dockerignore(path: str, ignored: bool) -> None:
     workers = REPO_ROOT / "workers"
-    rules = fake_docker.ignore_rules(workers, workers / "consumer" / "Dockerfile")
+    rules = fake_docker.ignore_rules(workers, workers / "Dockerfile")
 
     assert fake_docker.is_ignored(path, rules) is ignored

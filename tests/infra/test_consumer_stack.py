@@ -270,6 +270,9 @@ def test_container_environment_is_the_platforms_plus_its_own_sorted_by_name(
         {"name": "STOP_TIMEOUT_SECONDS", "value": "100"},
         {"name": "VISIBILITY_TIMEOUT_SECONDS", "value": "120"},
         {"name": "WORKER_CONCURRENCY", "value": "10"},
+        # its own code, by convention: workers/consumer/handler.py, handle(message)
+        {"name": "WORKER_HANDLER", "value": "workers.consumer.handler:handle"},
+        {"name": "WORKER_KIND", "value": "consumer"},
         {"name": "WORKER_PREFETCH", "value": "0"},
     ]
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from modules.cdk import DataResource, aws
-from modules.constructs.container_image import image_files, image_tag
+from modules.constructs.container_image import image_files, image_inputs, image_tag
 from tests.conftest import REPO_ROOT
 from tests.infra.conftest import only_resource, reference, resources
 
@@ -141,12 +141,12 @@ def workers(repo_copy: Callable[[], Path]) -> Path:
 
 
 def test_image_files_are_the_shared_runtime_and_the_services_folder_only(workers: Path) -> None:
-    # Given workers/ with two services, caches, bytecode and service.yaml files
+    # Given workers/ with two services, caches, bytecode, tests and service.yaml files
     # When listing the consumer image's files
     files = image_files(workers, "consumer")
 
     # Then they are workers/__init__.py, runtime/** and consumer/**, without service.yaml,
-    # __pycache__ and *.pyc: what workers/.dockerignore lets COPY take
+    # tests, __pycache__ and *.pyc: what workers/.dockerignore lets COPY take
     expected = sorted(
         PurePosixPath(path.relative_to(workers).as_posix())
         for top in ("runtime", "consumer")
@@ -155,10 +155,30 @@ def test_image_files_are_the_shared_runtime_and_the_services_folder_only(workers
         and "__pycache__" not in path.parts
         and path.suffix != ".pyc"
         and path.name != "service.yaml"
+        and not path.name.startswith("test_")
     )
     assert files == sorted([PurePosixPath("__init__.py"), *expected])
-    assert PurePosixPath("consumer/Dockerfile") in files
+    assert PurePosixPath("consumer/handler.py") in files
+    assert PurePosixPath("consumer/test_handler.py") not in files
     assert not any(path.parts[0] == "producer" for path in files)
+
+
+def test_the_tag_covers_the_shared_dockerfile_unless_the_service_has_its_own(
+    workers: Path,
+) -> None:
+    # Given the consumer built from the shared Dockerfile
+    assert set(image_inputs(workers, "consumer")) == {
+        *image_files(workers, "consumer"),
+        PurePosixPath("Dockerfile"),
+    }
+
+    # When it gets a Dockerfile of its own
+    (workers / "consumer" / "Dockerfile").write_text("FROM python:3.11.14-slim-bookworm\n")
+
+    # Then its tag covers that one, among its files, and no longer the shared one
+    inputs = image_inputs(workers, "consumer")
+    assert PurePosixPath("consumer/Dockerfile") in inputs
+    assert PurePosixPath("Dockerfile") not in inputs
 
 
 def test_tag_is_16_hex_digits_and_the_same_for_the_same_files(
@@ -180,10 +200,12 @@ def test_tag_is_16_hex_digits_and_the_same_for_the_same_files(
 @pytest.mark.parametrize(
     ("edit", "consumer_changes", "producer_changes"),
     [
-        ("consumer/Dockerfile", True, False),
+        ("consumer/handler.py", True, False),
+        ("Dockerfile", True, True),
         ("runtime/__init__.py", True, True),
         ("__init__.py", True, True),
-        ("producer/__main__.py", False, True),
+        ("producer/handler.py", False, True),
+        ("consumer/test_handler.py", False, False),
         ("consumer/service.yaml", False, False),
         ("consumer/__pycache__/module.cpython-311.pyc", False, False),
     ],
@@ -211,9 +233,9 @@ def test_tag_changes_when_a_file_is_added_or_renamed(workers: Path) -> None:
     before = image_tag(workers, "consumer")
 
     # When a file is added, then renamed with the same content
-    (workers / "consumer" / "handler.py").write_text("HANDLER = 1\n")
+    (workers / "consumer" / "helper.py").write_text("HELPER = 1\n")
     added = image_tag(workers, "consumer")
-    (workers / "consumer" / "handler.py").rename(workers / "consumer" / "handlers.py")
+    (workers / "consumer" / "helper.py").rename(workers / "consumer" / "helpers.py")
     renamed = image_tag(workers, "consumer")
 
     # Then each gives a new tag

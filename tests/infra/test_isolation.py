@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
 import yaml
 
 from modules.config import ServiceBase, load_config
@@ -47,14 +48,43 @@ def set_consumer_max_tasks(value: int) -> Callable[[Path], None]:
     return edit
 
 
-def test_editing_producer_code_changes_only_the_producer_stack(
+def container_services(root: Path) -> list[str]:
+    """Every service with an image (an ingest API has none), sorted."""
+    return sorted(
+        service.name for service in load_config(root).services if isinstance(service, ServiceBase)
+    )
+
+
+@pytest.mark.parametrize("service", ["consumer", "producer", "reporter", "crunch"])
+def test_editing_one_services_handler_changes_only_that_services_stack(
+    service: str, repo_copy: Callable[[], Path], tmp_path: Path
+) -> None:
+    root = repo_copy()
+
+    changed = changed_files(root, append_comment(f"workers/{service}/handler.py"), tmp_path)
+
+    assert changed == [f"stacks/{service}/cdk.tf.json"]
+
+
+def test_editing_a_services_handler_test_changes_no_stack(
     repo_copy: Callable[[], Path], tmp_path: Path
 ) -> None:
     root = repo_copy()
 
-    changed = changed_files(root, append_comment("workers/producer/__main__.py"), tmp_path)
+    changed = changed_files(root, append_comment("workers/consumer/test_handler.py"), tmp_path)
 
-    assert changed == ["stacks/producer/cdk.tf.json"]
+    assert changed == []
+
+
+def test_editing_the_shared_image_definition_changes_every_service_stack_and_no_other(
+    repo_copy: Callable[[], Path], tmp_path: Path
+) -> None:
+    root = repo_copy()
+
+    changed = changed_files(root, append_comment("workers/Dockerfile"), tmp_path)
+
+    # every image is rebuilt from it; the job family's Lambda code does not contain it
+    assert changed == [f"stacks/{service}/cdk.tf.json" for service in container_services(root)]
 
 
 def test_editing_consumer_scaling_changes_only_the_consumer_stack(
@@ -71,10 +101,7 @@ def test_editing_the_shared_runtime_changes_every_service_stack_and_no_platform_
     repo_copy: Callable[[], Path], tmp_path: Path
 ) -> None:
     root = repo_copy()
-    # Every service with an image (an ingest API has none).
-    services = sorted(
-        service.name for service in load_config(root).services if isinstance(service, ServiceBase)
-    )
+    services = container_services(root)
 
     changed = changed_files(root, append_comment("workers/runtime/__init__.py"), tmp_path)
 

@@ -388,6 +388,8 @@ def test_task_runs_the_job_runner_with_its_table_and_may_only_update_job_items(
         "JOB_TIMEOUT_SECONDS": "3600",
         "STATUS_RETENTION_DAYS": "30",
         "JOB_SECONDS": "30",
+        "WORKER_KIND": "job",
+        "WORKER_HANDLER": f"workers.{JOB}.handler:run",
     }
     assert permissions(stack, f"{FAMILY}-task") == {
         "UpdateOwnJobStatus": {

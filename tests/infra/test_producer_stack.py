@@ -129,6 +129,8 @@ def test_container_gets_the_queue_url_region_and_name_plus_its_own_variables(
         {"name": "MIN_INTERVAL_SECONDS", "value": "10"},
         {"name": "QUEUE_URL", "value": CONSUMER_QUEUE_URL},
         {"name": "SERVICE_NAME", "value": "producer"},
+        {"name": "WORKER_HANDLER", "value": "workers.producer.handler:produce"},
+        {"name": "WORKER_KIND", "value": "producer"},
     ]
 
 

@@ -372,6 +372,8 @@ def test_container_is_hardened_and_gets_the_watched_queue_and_its_log_group(
         {"name": "AWS_REGION", "value": "eu-west-1"},
         {"name": "QUEUE_URL", "value": CONSUMER_QUEUE_URL},
         {"name": "SERVICE_NAME", "value": "reporter"},
+        {"name": "WORKER_HANDLER", "value": "workers.reporter.handler:run"},
+        {"name": "WORKER_KIND", "value": "scheduled"},
     ]
     assert container["logConfiguration"]["options"] == {
         "awslogs-group": "/workers/reporter",
@@ -481,7 +483,7 @@ def test_a_new_image_changes_only_the_build_and_the_task_definition(
     # Given the job synthesized before and after an edit of its code
     root = repo_copy()
     before = synth_job(root, tmp_path / "before")
-    with (root / "workers" / JOB / "__main__.py").open("a") as file:
+    with (root / "workers" / JOB / "handler.py").open("a") as file:
         file.write("\n# a change to the job's code\n")
     after = synth_job(root, tmp_path / "after")
 

@@ -120,7 +120,7 @@ def test_no_change_lists_nothing_through_the_cli(repo: Path) -> None:
 
 
 def test_a_producer_code_change_changes_only_the_producer(repo: Path, base: Snapshot) -> None:
-    with (repo / "workers" / "producer" / "__main__.py").open("a") as source:
+    with (repo / "workers" / "producer" / "handler.py").open("a") as source:
         source.write("\n# a change to the producer's code\n")
 
     changes = compare(base, snapshot_of_tree(repo))

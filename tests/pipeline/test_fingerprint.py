@@ -77,7 +77,7 @@ def test_files_outside_the_image_do_not_change_the_fingerprint(tmp_path: Path) -
     workers = workers_copy(tmp_path)
     before = stack_fingerprint(stack(), workers)
 
-    (workers / "producer" / "__main__.py").write_text("# another image\n", encoding="utf-8")
+    (workers / "producer" / "handler.py").write_text("# another image\n", encoding="utf-8")
     (workers / "consumer" / "service.yaml").write_text("# read at synth\n", encoding="utf-8")
 
     assert stack_fingerprint(stack(), workers) == before

@@ -38,9 +38,9 @@ def queue_pair(sqs: SQSClient) -> QueuePair:
     """A uniquely named queue with a DLQ after TEST_MAX_RECEIVE_COUNT receives."""
     name = f"consumer-{uuid.uuid4().hex[:12]}"
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(TEST_MAX_RECEIVE_COUNT)}
     url = sqs.create_queue(
         QueueName=name,
@@ -54,7 +54,8 @@ def queue_pair(sqs: SQSClient) -> QueuePair:
 
 @pytest.fixture
 def start_worker(moto_server: MotoServer) -> Iterator[Callable[..., WorkerProcess]]:
-    """`start_worker("workers.consumer", QUEUE_URL=...)`: a worker process against moto_server.
+    """`start_worker("workers.runtime", WORKER_KIND=..., QUEUE_URL=...)`: a worker process
+    against moto_server.
 
     Every process started is killed at teardown if it is still running.
     """

@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tests.workers.processes import WORKER_MODULE
 from workers.runtime.backoff import Backoff
 from workers.runtime.consumer import Consumer
 from workers.runtime.consumer_settings import ConsumerSettings
@@ -46,6 +47,7 @@ def consumer_env(queue: QueuePair, **overrides: str) -> dict[str, str]:
     """Settings that make every wait in the consumer a second or less."""
     return {
         "QUEUE_URL": queue.url,
+        "WORKER_KIND": "consumer",
         "WORKER_HANDLER": TEST_HANDLER,
         "SERVICE_NAME": "consumer-under-test",
         "WORKER_CONCURRENCY": "4",
@@ -65,7 +67,7 @@ def consumer_env(queue: QueuePair, **overrides: str) -> dict[str, str]:
 def start_consumer(
     start_worker: Callable[..., WorkerProcess], queue: QueuePair, **overrides: str
 ) -> WorkerProcess:
-    return start_worker("workers.consumer", **consumer_env(queue, **overrides))
+    return start_worker(WORKER_MODULE, **consumer_env(queue, **overrides))
 
 
 def send(sqs: SQSClient, queue_url: str, bodies: Sequence[str], key_prefix: str = "k") -> list[str]:

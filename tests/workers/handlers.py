@@ -6,6 +6,7 @@ The body says what to do, so one worker can mix kinds of messages:
   "sleep:<seconds>:..."  work that long, then succeed;
   anything else          work TEST_HANDLER_SLEEP_SECONDS (default 0), then succeed.
 Each call logs "test handler started" first, so a test knows which handlers were running.
+`fail_run` is a scheduled job's handler that always fails.
 """
 
 from __future__ import annotations
@@ -37,3 +38,8 @@ def record(message: Message) -> None:
     if message.body.startswith("sleep:"):
         seconds = float(message.body.split(":")[1])
     time.sleep(seconds)
+
+
+def fail_run() -> None:
+    """A scheduled job's handler (`run()`) that fails."""
+    raise RuntimeError("the run failed on purpose")

@@ -1,4 +1,5 @@
-"""The job the job-platform tests run: `python -m tests.workers.job_handler` (via the launcher).
+"""The job the job-platform tests run: WORKER_HANDLER=tests.workers.job_handler:run, started as a
+job's image starts it (`python -m workers.runtime`, WORKER_KIND=job) by the launcher.
 
 Payload (every key optional):
   seconds: how long the handler works; a list gives one value per attempt (the last repeats).
@@ -13,8 +14,6 @@ import json
 import os
 import time
 from typing import TYPE_CHECKING, Any
-
-from workers.runtime.jobs import run_job
 
 if TYPE_CHECKING:
     from workers.runtime.jobs import Job
@@ -50,7 +49,3 @@ def run(job: Job) -> None:
         trace(path, "fail", job)
         raise RuntimeError(f"failed on request (attempt {job.attempt})")
     trace(path, "end", job)
-
-
-if __name__ == "__main__":
-    run_job(run)

@@ -2,7 +2,8 @@
 
 `JobFamily` wires what `make local ARGS=--jobs` wires (devtools/local_jobs.py): the status
 table and queues, the dispatcher behind a local SQS event source, and the reaper behind a
-launcher that starts `tests.workers.job_handler` as processes. Tests send job messages and wait,
+launcher that starts each job's task as a process, as a job's image runs it (the runtime's entry
+point with the handler `tests.workers.job_handler:run`). Tests send job messages and wait,
 with deadlines, for the table to say what they expect; nothing sleeps to synchronise.
 """
 
@@ -19,7 +20,7 @@ import boto3
 import pytest
 
 from devtools.local_jobs import LocalEventSource, LocalProcessLauncher, create_job_resources
-from tests.workers.processes import REPO_ROOT
+from tests.workers.processes import REPO_ROOT, WORKER_MODULE
 from workers.runtime.jobs.model import FINAL_STATES, JobState
 from workers.runtime.jobs.settings import PlatformSettings, QueueType, RunnerSettings
 from workers.runtime.jobs.wiring import JobPlatform
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
     from devtools.moto_server import MotoServer
     from workers.runtime.jobs.model import JobRecord
 
-HANDLER_MODULE = "tests.workers.job_handler"
+# Each job's task runs as a job image does: the runtime's entry point, WORKER_KIND=job.
+JOB_HANDLER = "tests.workers.job_handler:run"
 # A message returned by an error comes back this soon (360 s in AWS).
 TEST_VISIBILITY_SECONDS = 5
 POLL_SECONDS = 0.1
@@ -90,9 +92,11 @@ class JobFamily:
         )
         self.platform = JobPlatform.build(self.settings, self.dynamodb, self.sqs)
         self.launcher = LocalProcessLauncher(
-            command=[sys.executable, "-m", HANDLER_MODULE],
+            command=[sys.executable, "-m", WORKER_MODULE],
             env={
                 **server.env(),
+                "WORKER_KIND": "job",
+                "WORKER_HANDLER": JOB_HANDLER,
                 "PYTHONPATH": str(REPO_ROOT),
                 **RunnerSettings.task_definition_env(
                     resources.table, options.timeout_seconds, status_retention_days=1

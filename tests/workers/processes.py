@@ -1,4 +1,5 @@
-"""Run a worker (`python -m workers.<name>`) as a real process and read its JSON log lines.
+"""Run a worker as a real process, as its image does (`python -m workers.runtime` with the kind
+and handler its task definition names), and read its JSON log lines.
 
 Tests synchronise on log events, never on sleeps: `wait_for` blocks on a condition
 variable that the reader thread signals for every new line, up to a deadline.
@@ -19,18 +20,30 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# What every worker image runs (workers/Dockerfile); WORKER_KIND and WORKER_HANDLER pick the code.
+WORKER_MODULE = "workers.runtime"
 
 LogLine = dict[str, Any]
+
+
+def example(service: str) -> dict[str, str]:
+    """WORKER_KIND and WORKER_HANDLER of one of the repository's services, exactly as its task
+    definition sets them."""
+    from modules.config import ServiceBase, load_config
+
+    spec = load_config(REPO_ROOT).service(service)
+    assert isinstance(spec, ServiceBase), service
+    return spec.worker_environment
 
 
 class WorkerProcess:
     """One worker process; its stdout is parsed into `lines` as it arrives."""
 
-    def __init__(self, module: str, env: Mapping[str, str]) -> None:
+    def __init__(self, module: str, env: Mapping[str, str], cwd: Path = REPO_ROOT) -> None:
         self.module = module
         self.process = subprocess.Popen(
             [sys.executable, "-m", module],
-            cwd=REPO_ROOT,
+            cwd=cwd,
             env=dict(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -64,7 +64,7 @@ def run_script(tmp_path: Path) -> Any:
     elsewhere = tmp_path / "elsewhere"  # the script must not depend on the caller's cwd
     elsewhere.mkdir()
 
-    def run(*args: str, image_state: str = "missing") -> Run:
+    def run(*args: str, image_state: str = "missing", script: Path = SCRIPT) -> Run:
         calls = tmp_path / "calls.jsonl"
         calls.unlink(missing_ok=True)
         env = {
@@ -74,7 +74,7 @@ def run_script(tmp_path: Path) -> Any:
             "IMAGE_STATE": image_state,
         }
         result = subprocess.run(
-            ["bash", str(SCRIPT), *args],
+            ["bash", str(script), *args],
             cwd=elsewhere,
             env=env,
             capture_output=True,
@@ -108,12 +108,36 @@ def test_a_missing_tag_is_built_for_fargate_and_pushed(run_script: Any) -> None:
         "linux/amd64",
         "--provenance=false",
         "--file",
-        str(REPO_ROOT / "workers" / "consumer" / "Dockerfile"),
+        str(REPO_ROOT / "workers" / "Dockerfile"),
+        "--build-arg",
+        "SERVICE=consumer",
         "--tag",
         f"{REPOSITORY}:{TAG}",
         "--push",
         str(REPO_ROOT / "workers"),
     ]
+
+
+def test_a_service_with_its_own_dockerfile_is_built_from_it(
+    run_script: Any, tmp_path: Path
+) -> None:
+    # Given a copy of the script beside a service folder that holds a Dockerfile of its own
+    workers = tmp_path / "repo" / "workers"
+    (workers / "thumbnails").mkdir(parents=True)
+    shutil.copy2(SCRIPT, workers / SCRIPT.name)
+    (workers / "Dockerfile").write_text("FROM shared\n")
+    (workers / "thumbnails" / "service.yaml").write_text("kind: consumer\n")
+    (workers / "thumbnails" / "Dockerfile").write_text("FROM own\n")
+
+    run = run_script("thumbnails", REPOSITORY, TAG, REGION, script=workers / SCRIPT.name)
+
+    assert run.code == 0, run.stderr
+    [build] = run.of("docker")[1:]
+    assert build["args"][build["args"].index("--file") + 1] == str(
+        workers / "thumbnails" / "Dockerfile"
+    )
+    assert "SERVICE=thumbnails" in build["args"]
+    assert build["args"][-1] == str(workers)  # the context is workers/ all the same
 
 
 def test_an_existing_tag_is_not_built_again(run_script: Any) -> None:
@@ -143,7 +167,8 @@ def test_a_failing_lookup_stops_before_building(run_script: Any) -> None:
         ((), "expected 4 arguments"),
         (("consumer", REPOSITORY, TAG), "expected 4 arguments"),
         (("Consumer!", REPOSITORY, TAG, REGION), "SERVICE"),
-        (("runtime", REPOSITORY, TAG, REGION), "no Dockerfile"),
+        (("runtime", REPOSITORY, TAG, REGION), "is not a service"),
+        (("no-such-service", REPOSITORY, TAG, REGION), "is not a service"),
         (("consumer", "docker.io/library/python", TAG, REGION), "REPOSITORY_URL"),
         (("consumer", REPOSITORY, "-bad", REGION), "TAG"),
         (("consumer", REPOSITORY, TAG, "europe"), "REGION"),

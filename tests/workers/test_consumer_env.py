@@ -1,4 +1,5 @@
-"""`python -m workers.consumer` with a bad environment: one clear line, exit 2, no traceback."""
+"""A consumer (`python -m workers.runtime`, WORKER_KIND=consumer) with a bad environment: one
+clear line, exit 2, no traceback."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ import sys
 
 import pytest
 
-from tests.workers.processes import REPO_ROOT
+from tests.workers.consumer_testing import EXAMPLE_HANDLER
+from tests.workers.processes import REPO_ROOT, WORKER_MODULE
 from workers.runtime.consumer_settings import ConsumerSettings
 
-VALID = {"QUEUE_URL": "http://127.0.0.1:9/123456789012/q", "AWS_REGION": "eu-west-1"}
+VALID = {
+    "QUEUE_URL": "http://127.0.0.1:9/123456789012/q",
+    "AWS_REGION": "eu-west-1",
+    "WORKER_KIND": "consumer",
+    "WORKER_HANDLER": EXAMPLE_HANDLER,
+}
 
 
 @pytest.mark.parametrize(
@@ -32,6 +39,13 @@ VALID = {"QUEUE_URL": "http://127.0.0.1:9/123456789012/q", "AWS_REGION": "eu-wes
         ({"HANDLER_SLEEP_SECONDS": "soon"}, "HANDLER_SLEEP_SECONDS='soon' is not valid"),
         ({"WORKER_HANDLER": "workers.consumer.handler"}, "must be 'package.module:function'"),
         ({"WORKER_HANDLER": "no.such.module:handle"}, "cannot import no.such.module"),
+        ({"WORKER_HANDLER": "workers.consumer.handler:nope"}, "has no function 'nope'"),
+        ({"WORKER_HANDLER": ""}, "WORKER_HANDLER is required but not set"),
+        ({"WORKER_KIND": ""}, "WORKER_KIND is required but not set"),
+        (
+            {"WORKER_KIND": "cron"},
+            "WORKER_KIND='cron' is not valid: must be one of consumer, producer, scheduled, job",
+        ),
     ],
 )
 def test_a_bad_variable_is_one_line_and_exit_code_2(
@@ -39,7 +53,7 @@ def test_a_bad_variable_is_one_line_and_exit_code_2(
 ) -> None:
     environ = {"PATH": os.environ.get("PATH", ""), **VALID, **overrides}
     result = subprocess.run(
-        [sys.executable, "-m", "workers.consumer"],
+        [sys.executable, "-m", WORKER_MODULE],
         cwd=REPO_ROOT,
         env=environ,
         capture_output=True,

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoRegionError
 
 from tests.workers.consumer_testing import Recorder, consumer_env, fast_settings
-from tests.workers.processes import WorkerProcess
+from tests.workers.processes import WORKER_MODULE, WorkerProcess, example
 from workers.runtime.consumer import Consumer
 from workers.runtime.fatal import FatalError, FatalWatch, fatal_reason
 from workers.runtime.producer import BatchSender, OutgoingMessage
@@ -63,7 +63,7 @@ def test_a_consumer_of_a_queue_that_does_not_exist_exits_non_zero_with_one_line(
     environment = consumer_env(queue_pair, FATAL_ERROR_GRACE_SECONDS=str(GRACE_SECONDS))
     started = time.monotonic()
     worker = start_worker(
-        "workers.consumer", **{**environment, "QUEUE_URL": missing_queue_url(moto_server)}
+        WORKER_MODULE, **{**environment, "QUEUE_URL": missing_queue_url(moto_server)}
     )
 
     code = worker.wait_exit(timeout=EXIT_WITHIN_SECONDS)
@@ -76,23 +76,27 @@ def test_a_consumer_of_a_queue_that_does_not_exist_exits_non_zero_with_one_line(
     assert "Traceback" not in worker.stderr
 
 
-@pytest.mark.parametrize("module", ["workers.consumer", "workers.producer", "workers.reporter"])
+@pytest.mark.parametrize("service", ["consumer", "producer", "reporter"])
 def test_a_worker_without_a_region_says_so_in_one_line(
-    module: str, moto_server: MotoServer, queue_pair: QueuePair
+    service: str, moto_server: MotoServer, queue_pair: QueuePair
 ) -> None:
     environment = {
         key: value
-        for key, value in {**moto_server.env(), **consumer_env(queue_pair)}.items()
+        for key, value in {
+            **moto_server.env(),
+            **consumer_env(queue_pair),
+            **example(service),
+        }.items()
         if key not in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")
     }
     # No region from a config file of the machine either.
     environment["AWS_CONFIG_FILE"] = os.devnull
-    worker = WorkerProcess(module, environment)
+    worker = WorkerProcess(WORKER_MODULE, environment)
 
     code = worker.wait_exit(timeout=EXIT_WITHIN_SECONDS)
 
     assert code != 0
-    # On stderr, or (the reporter, which reports every failure so) as its one error log line.
+    # On stderr, or (a scheduled run, which reports every failure so) as its one error log line.
     said = worker.stderr.splitlines() + [f"error: {line['error']}" for line in fatal_lines(worker)]
     assert said == [NO_REGION]
 
@@ -113,7 +117,7 @@ def test_a_consumer_without_credentials_exits_non_zero_after_the_grace_period(
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",  # no instance metadata lookups off this machine
     )
-    worker = WorkerProcess("workers.consumer", environment)
+    worker = WorkerProcess(WORKER_MODULE, environment)
 
     code = worker.wait_exit(timeout=EXIT_WITHIN_SECONDS)
 
@@ -129,12 +133,13 @@ def test_a_producer_of_a_queue_that_does_not_exist_exits_non_zero_with_one_line(
 ) -> None:
     environment = {
         **moto_server.env(),
+        **example("producer"),
         "QUEUE_URL": missing_queue_url(moto_server),
         "MIN_INTERVAL_SECONDS": "0.1",
         "MAX_INTERVAL_SECONDS": "0.2",
         "FATAL_ERROR_GRACE_SECONDS": str(GRACE_SECONDS),
     }
-    worker = WorkerProcess("workers.producer", environment)
+    worker = WorkerProcess(WORKER_MODULE, environment)
 
     code = worker.wait_exit(timeout=EXIT_WITHIN_SECONDS)
 

@@ -1,4 +1,6 @@
-"""`python -m workers.producer` as a real process: its environment contract and its shutdown."""
+"""The example producer as a real process, as its image runs it (`python -m workers.runtime`,
+WORKER_KIND=producer): its environment contract, its shutdown, and what the runtime does with
+what a `produce()` handler returns."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from tests.workers.processes import WORKER_MODULE, example
 from tests.workers.sqs_testing import client_for, drain, idempotency_key, new_queue
-from workers.producer.__main__ import Settings, run
 from workers.runtime.backoff import Backoff
-from workers.runtime.producer import BatchSender, RetryPolicy
+from workers.runtime.kinds.producer import Settings, outgoing, produce_once, run
+from workers.runtime.producer import BatchSender, OutgoingMessage, RetryPolicy
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,7 +40,7 @@ EXIT_DEADLINE_SECONDS = 20
 def test_bad_environment_is_one_line_and_exit_2(
     start_worker: Callable[..., WorkerProcess], env: dict[str, str], named: str
 ) -> None:
-    worker = start_worker("workers.producer", **{"QUEUE_URL": "", **env})
+    worker = start_worker(WORKER_MODULE, **{**example("producer"), "QUEUE_URL": "", **env})
 
     code = worker.wait_exit(EXIT_DEADLINE_SECONDS)
 
@@ -54,7 +57,8 @@ def test_sends_unix_times_and_flushes_on_sigterm(
     queue_url = new_queue(client, "producer-process")
     started = int(time.time())
     worker = start_worker(
-        "workers.producer",
+        WORKER_MODULE,
+        **example("producer"),
         QUEUE_URL=queue_url,
         MIN_INTERVAL_SECONDS="0.1",
         MAX_INTERVAL_SECONDS="0.1",
@@ -90,14 +94,75 @@ def test_a_stop_during_a_failing_send_still_delivers_it(moto_server: MotoServer)
             raise EndpointConnectionError(endpoint_url=queue_url)
 
     client.meta.events.register("before-call.sqs.SendMessageBatch", stop_and_fail_first)
-    settings = Settings(queue_url, min_interval=0.1, max_interval=0.1, batch_size=4)
+    settings = Settings(queue_url, min_interval=0.1, max_interval=0.1)
     sender = BatchSender(
         client, queue_url, policy=RetryPolicy(backoff=Backoff(base=0.01, cap=0.01))
     )
 
     # when the loop runs until it is stopped
-    run(settings, sender, stop)
+    run(settings, sender, lambda: ["a", "b", "c", "d"], stop)
 
     # then the send under way was retried to the end (the flush) and nothing more was sent
     assert requests == 2
     assert len(drain(client, queue_url, expected=4)) == 4
+
+
+@pytest.mark.parametrize(
+    ("produced", "bodies"),
+    [
+        ("one", ["one"]),
+        (["a", "b"], ["a", "b"]),
+        (("a", OutgoingMessage("b", idempotency_key="key")), ["a", "b"]),
+        ((body for body in ["x"]), ["x"]),
+        (None, []),
+        ([], []),
+    ],
+)
+def test_what_produce_returns_becomes_the_messages_sent(produced: Any, bodies: list[str]) -> None:
+    assert [message.body for message in outgoing(produced)] == bodies
+
+
+def test_an_idempotency_key_given_by_the_handler_is_kept() -> None:
+    [message] = outgoing([OutgoingMessage("b", idempotency_key="order-7")])
+
+    assert message.key == "order-7"
+
+
+@pytest.mark.parametrize("produced", [42, [b"bytes"], {"body": "x"}.items()])
+def test_anything_else_is_logged_as_a_failed_produce_and_nothing_is_sent(
+    produced: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("ERROR", logger="workers.producer"):
+        messages = produce_once(lambda: produced)
+
+    assert messages == []
+    [record] = caplog.records
+    assert record.getMessage() == "produce failed"
+    assert "return a str body, an OutgoingMessage, a list of them, or None" in record.error
+
+
+def test_a_produce_that_raises_is_logged_with_its_traceback_and_the_loop_goes_on(
+    moto_server: MotoServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a handler that fails on its first call only
+    client = client_for(moto_server)
+    queue_url = new_queue(client, "producer-raises")
+    stop = threading.Event()
+    calls = 0
+
+    def produce() -> list[str]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("first call fails")
+        stop.set()
+        return ["after the failure"]
+
+    # when the loop runs until the second call stops it
+    with caplog.at_level("ERROR", logger="workers.producer"):
+        run(Settings(queue_url, 0.1, 0.1), BatchSender(client, queue_url), produce, stop)
+
+    # then the failure was logged with its traceback, and the next call's message was sent
+    [failure] = [r for r in caplog.records if r.getMessage() == "produce failed"]
+    assert "RuntimeError: first call fails" in failure.traceback
+    assert [m["Body"] for m in drain(client, queue_url, expected=1)] == ["after the failure"]

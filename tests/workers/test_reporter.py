@@ -1,10 +1,13 @@
-"""`python -m workers.reporter` as a real process against the embedded SQS (moto_server): one JSON
-report of the queue's depth and exit 0, exit 2 without a queue, exit 1 when SQS cannot answer."""
+"""The example scheduled job as a real process, as its image runs it (`python -m workers.runtime`,
+WORKER_KIND=scheduled), against the embedded SQS (moto_server): one JSON report of the queue's
+depth and exit 0, exit 2 without a queue, exit 1 when SQS cannot answer; and the scheduled
+runtime around any `run()` handler."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tests.workers.processes import WORKER_MODULE, example
 from tests.workers.sqs_testing import client_for, new_queue
 
 if TYPE_CHECKING:
@@ -31,7 +34,9 @@ def test_reports_visible_in_flight_and_delayed_messages_then_exits_0(
     assert len(received["Messages"]) == 1
 
     # When the job runs once
-    worker = start_worker("workers.reporter", QUEUE_URL=queue_url, SERVICE_NAME="reporter")
+    worker = start_worker(
+        WORKER_MODULE, **example("reporter"), QUEUE_URL=queue_url, SERVICE_NAME="reporter"
+    )
     code = worker.wait_exit(EXIT_DEADLINE_SECONDS)
 
     # Then it exits 0 after exactly one report line with the counts, and reads nothing
@@ -57,7 +62,7 @@ def test_reports_visible_in_flight_and_delayed_messages_then_exits_0(
 def test_without_a_queue_url_it_says_so_and_exits_2(
     start_worker: Callable[..., WorkerProcess],
 ) -> None:
-    worker = start_worker("workers.reporter", QUEUE_URL="")
+    worker = start_worker(WORKER_MODULE, **example("reporter"), QUEUE_URL="")
 
     code = worker.wait_exit(EXIT_DEADLINE_SECONDS)
 
@@ -72,12 +77,44 @@ def test_a_queue_sqs_does_not_know_fails_the_task_with_exit_1(
     missing = f"{moto_server.endpoint_url}/123456789012/no-such-queue"
 
     # When the job runs
-    worker = start_worker("workers.reporter", QUEUE_URL=missing)
+    worker = start_worker(WORKER_MODULE, **example("reporter"), QUEUE_URL=missing)
     code = worker.wait_exit(EXIT_DEADLINE_SECONDS)
 
     # Then it logs why and exits 1, so the task stops as failed and the failure alert fires
     assert code == 1
-    [failure] = worker.events("queue report failed")
+    [failure] = worker.events("run failed")
     assert failure["level"] == "error"
-    assert failure["queue_url"] == missing
     assert "NonExistentQueue" in failure["error"]
+    assert worker.events("queue report") == []
+
+
+def test_a_run_that_raises_is_logged_with_its_traceback_and_exits_1(
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    # Given a scheduled handler that raises an error of its own
+    worker = start_worker(
+        WORKER_MODULE, WORKER_KIND="scheduled", WORKER_HANDLER="tests.workers.handlers:fail_run"
+    )
+
+    code = worker.wait_exit(EXIT_DEADLINE_SECONDS)
+
+    # Then the run is logged as failed, with the whole story, and the task fails
+    assert code == 1
+    [failure] = worker.events("run failed")
+    assert failure["error"] == "RuntimeError('the run failed on purpose')"
+    assert "Traceback" in failure["traceback"]
+    assert worker.events("run finished") == []
+
+
+def test_a_handler_the_module_lacks_is_refused_at_start_with_exit_2(
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    worker = start_worker(
+        WORKER_MODULE, WORKER_KIND="scheduled", WORKER_HANDLER="workers.consumer.handler:nope"
+    )
+
+    assert worker.wait_exit(EXIT_DEADLINE_SECONDS) == 2
+    assert worker.stderr.strip().splitlines() == [
+        "error: WORKER_HANDLER='workers.consumer.handler:nope': workers.consumer.handler has no "
+        "function 'nope'"
+    ]

@@ -17,7 +17,7 @@ from workers.runtime import env
 if TYPE_CHECKING:
     from workers.runtime.message import Message
 
-log = logging.getLogger("workers.consumer.handler")
+log = logging.getLogger(__name__)
 
 # Read at import, so a malformed value stops the worker at start (exit 2), not per message.
 SLEEP_SECONDS = env.number("HANDLER_SLEEP_SECONDS", 60, minimum=0, maximum=43_000)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from workers.runtime.jobs import Job
 
-log = logging.getLogger("workers.crunch")
+log = logging.getLogger(__name__)
 
 DEFAULT_SECONDS = 30.0
 STEP_SECONDS = 5.0

@@ -1,5 +1,1 @@
-"""The producer service: sends the current UNIX time to the consumer's queue at random intervals.
-
-Run it with `python -m workers.producer`; the platform code it uses lives in
-`workers.runtime`.
-"""
+"""The example producer: sends the current UNIX time to its consumer's queue (handler.py)."""

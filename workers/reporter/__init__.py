@@ -1,4 +1,1 @@
-"""The reporter job: one report of the consumer queue's depth per run, then exit.
-
-Run it with `python -m workers.reporter`; EventBridge Scheduler starts it as a Fargate task.
-"""
+"""The example scheduled job: one report of a consumer queue's depth per run (handler.py)."""

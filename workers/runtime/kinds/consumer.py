@@ -1,8 +1,10 @@
-"""`python -m workers.consumer`: consume QUEUE_URL with the handler WORKER_HANDLER names.
+"""`python -m workers.runtime.kinds.consumer`: consume QUEUE_URL with the handler WORKER_HANDLER
+names (`handle(message)`; see workers.runtime.consumer for everything around it).
 
 Environment (one clear line and exit code 2 when one is missing or malformed):
   QUEUE_URL                        required: the queue to consume.
-  WORKER_HANDLER                   Default: workers.consumer.handler:handle ('module:function').
+  WORKER_HANDLER                   required: 'package.module:function' (the task definition
+                                   sets it, e.g. workers.<service>.handler:handle).
   WORKER_CONCURRENCY               Default: 4. Handlers at once (1 to 100).
   WORKER_PREFETCH                  Default: 0. Messages held beyond the free handler slots,
                                    waiting for one (0 to 10); see consumer_settings.
@@ -35,7 +37,7 @@ from workers.runtime import env, logs
 from workers.runtime.aws import sqs_client
 from workers.runtime.consumer import Consumer
 from workers.runtime.consumer_settings import ConsumerSettings
-from workers.runtime.handlers import DEFAULT_HANDLER, HANDLER_VARIABLE, load_handler
+from workers.runtime.handlers import handler_from_env
 from workers.runtime.protection import TaskProtection
 from workers.runtime.signals import call_on_stop_signal
 
@@ -44,7 +46,7 @@ def main() -> None:
     logs.configure()
     try:
         settings = ConsumerSettings.from_env()
-        handler = load_handler(env.optional_str(HANDLER_VARIABLE, DEFAULT_HANDLER))
+        handler = handler_from_env()
     except env.EnvError as error:
         env.exit_with_usage_error(error)
     agent_uri = os.environ.get("ECS_AGENT_URI", "").strip()

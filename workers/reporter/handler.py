@@ -1,11 +1,10 @@
-"""`python -m workers.reporter`: log the watched queue's depth as one JSON line, then exit 0.
+"""The example scheduled job: log the watched queue's depth as one JSON line.
 
-Environment (one clear line and exit code 2 when one is missing or malformed):
-  QUEUE_URL       required: the queue to report on (the platform sets it from `watches:`).
-  SERVICE_NAME    Default: reporter. Names the report's source.
-  AWS_REGION, AWS_ENDPOINT_URL(_SQS): read by boto3 itself.
+The platform calls `run()` once per task (EventBridge Scheduler starts it); returning ends the
+task with exit 0, raising fails it (exit 1) and the cluster's failure alert fires.
 
-Exit code 1 when SQS cannot answer: the task fails, and the cluster's failure alert says so.
+Environment: QUEUE_URL (the platform sets it from `watches:`), SERVICE_NAME (names the report's
+source).
 
 The report holds what GetQueueAttributes answers: messages visible, in flight and delayed. The
 age of the oldest message is not among them: only CloudWatch's ApproximateAgeOfOldestMessage
@@ -19,15 +18,13 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from workers.runtime import env, logs
+from workers.runtime import env
 from workers.runtime.aws import sqs_client
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-log = logging.getLogger("workers.reporter")
+log = logging.getLogger(__name__)
 
 # GetQueueAttributes names -> the report's fields.
 DEPTH_ATTRIBUTES = {
@@ -35,7 +32,6 @@ DEPTH_ATTRIBUTES = {
     "ApproximateNumberOfMessagesNotVisible": "in_flight",
     "ApproximateNumberOfMessagesDelayed": "delayed",
 }
-FAILURE_EXIT_CODE = 1
 # A report is one call: fail soon rather than hold a Fargate task.
 READ_TIMEOUT_SECONDS = 10
 
@@ -60,23 +56,11 @@ def queue_depth(client: SQSClient, queue_url: str) -> QueueDepth:
     return QueueDepth(**{field: int(attributes[name]) for name, field in DEPTH_ATTRIBUTES.items()})
 
 
-def main() -> None:
-    logs.configure()
-    try:
-        queue_url = env.required_str("QUEUE_URL")
-    except env.EnvError as error:
-        env.exit_with_usage_error(error)
-    source = env.optional_str("SERVICE_NAME", "reporter")
-    try:
-        depth = queue_depth(sqs_client(read_timeout=READ_TIMEOUT_SECONDS), queue_url)
-    except (BotoCoreError, ClientError) as error:
-        log.error("queue report failed", extra={"queue_url": queue_url, "error": str(error)})
-        raise SystemExit(FAILURE_EXIT_CODE) from None
+def run() -> None:
+    queue_url = env.required_str("QUEUE_URL")
+    source = env.optional_str("SERVICE_NAME", "")
+    depth = queue_depth(sqs_client(read_timeout=READ_TIMEOUT_SECONDS), queue_url)
     log.info(
         "queue report",
         extra={"source": source, "queue_url": queue_url, **asdict(depth), "total": depth.total},
     )
-
-
-if __name__ == "__main__":
-    main()
