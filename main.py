@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from modules import engine, fast_synth
+from modules import engine, fast_synth, synth_report
 
 REPO_ROOT = Path(__file__).resolve().parent
 CONFIG_ERROR_EXIT_CODE = 2
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:  # the engine platform.yaml names; in its own venv, main.py runs again there
         chosen = engine.choose(args.root, argv)
+        synth_report.note_jsii_cache()  # before the kernel fills it on a machine's first synth
         # Node boots and loads the assemblies while the config and its models load (issue 5).
         fast_synth.start_kernel()
     except (engine.EngineError, fast_synth.KernelStartError) as error:
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from modules.config import ConfigError, load_config
 
     try:
-        config = load_config(args.root)
+        config = load_config(args.root, check_code=True)
     except ConfigError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from modules.app import synth  # imported after validation: a bad config fails fast
 
-    synth(config, args.outdir)
+    synth(config, args.outdir, report=True)
     return 0
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modules import fast_synth
+from modules import fast_synth, synth_report
 from modules.cdk import App
 from modules.config import ConsumerSpec, IngestSpec, JobSpec, ProducerSpec, ScheduledSpec
 from modules.stacks.cluster import ClusterStack
@@ -17,8 +18,6 @@ from modules.stacks.producer import ProducerStack
 from modules.stacks.scheduled import ScheduledStack
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from modules.config import PlatformConfig
 
 # Which stack a service kind becomes. Platform stacks come first: they are applied first.
@@ -42,11 +41,17 @@ def build_app(config: PlatformConfig, outdir: Path) -> App:
     return app
 
 
-def synth(config: PlatformConfig, outdir: Path) -> None:
-    """Write every stack to `outdir`, replacing it only once the whole synth succeeded."""
+def synth(config: PlatformConfig, outdir: Path, *, report: bool = False) -> None:
+    """Write every stack to `outdir`, replacing it only once the whole synth succeeded.
+
+    `report`: then print one line per stack (resources; new, changed or unchanged since what
+    `outdir` held) and the time taken (modules/synth_report.py), as `make synth` does.
+    """
     staging = outdir.with_name(f"{outdir.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     outdir.parent.mkdir(parents=True, exist_ok=True)
+    if report:
+        synth_report.announce_jsii_cache()
     try:
         build_app(config, staging).synth()
         previous = outdir.with_name(f"{outdir.name}.previous")
@@ -54,6 +59,17 @@ def synth(config: PlatformConfig, outdir: Path) -> None:
         if outdir.exists():
             outdir.rename(previous)
         staging.rename(outdir)
+        if report:
+            synth_report.print_report(outdir / "stacks", previous / "stacks", _shown(outdir))
         shutil.rmtree(previous, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _shown(outdir: Path) -> str:
+    """Where the stacks went, relative to the working directory when under it."""
+    stacks = outdir / "stacks"
+    try:
+        return str(stacks.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(stacks)

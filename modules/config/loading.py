@@ -24,6 +24,7 @@ from modules.config.messages import _describe
 from modules.config.project import ProjectConfig
 from modules.config.reading import ReadError, read_config_file
 from modules.config.scheduled import ScheduledSpec
+from modules.config.service_code import code_problems
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -113,11 +114,15 @@ _PROJECT = TypeAdapter(ProjectConfig)
 _SERVICE: TypeAdapter[AnyService] = TypeAdapter(ServiceSpec)
 
 
-def load_config(root: Path, warn: Callable[[str], None] = _print_warning) -> PlatformConfig:
+def load_config(
+    root: Path, warn: Callable[[str], None] = _print_warning, *, check_code: bool = False
+) -> PlatformConfig:
     """Read and validate `platform.yaml` and every `workers/*/service.yaml` under `root`.
 
     Raises ConfigError listing every problem found; returns nothing partial. `warn` receives
     what deserves a word but does not stop synth (default: a `warning:` line on stderr).
+    `check_code`: also check each container service's handler, requirements and Dockerfile
+    (`service_code`), as `make synth` does before writing anything.
     """
     problems: list[str] = []
     project: ProjectConfig | None = None
@@ -140,6 +145,8 @@ def load_config(root: Path, warn: Callable[[str], None] = _print_warning) -> Pla
             invalid.add(spec_path.parent.name)
 
     problems += _cross_checks(services, invalid)
+    if check_code:
+        problems += code_problems(root, services)
     if project is not None:
         problems += _name_lengths(project, services)
     if problems:
