@@ -7,7 +7,7 @@ CHECKOV := $(VENV)/tools/checkov/requirements.txt
 # So does CDK Terrain, the second engine (modules/engine.py): newer constructs and jsii.
 CDKTN := $(VENV)/tools/cdktn/requirements.txt
 
-.PHONY: synth test lint local deploy clean bench-consumer bench-synth changed plan jobs e2e engine-cdktn engine-switch
+.PHONY: synth test lint local deploy clean bench-consumer bench-synth changed plan jobs e2e engine-cdktn engine-switch new-service
 
 synth: $(STAMP)  ## Synthesize every stack into cdktf.out/stacks/<name>/cdk.tf.json
 	$(PY) main.py
@@ -22,6 +22,9 @@ lint: $(STAMP)
 
 local: $(STAMP)  ## Producer and consumer against an embedded SQS until Ctrl-C; ARGS=--jobs: the job family
 	$(PY) -m devtools.local $(ARGS)
+
+new-service: $(STAMP)  ## Write a new service's own files: make new-service NAME=thumbnails KIND=consumer|producer|scheduled|job [SENDS_TO=<consumer>]
+	@$(PY) -m devtools.new_service '$(NAME)' '$(KIND)' $(if $(SENDS_TO),--sends-to '$(SENDS_TO)')
 
 e2e: $(STAMP)  ## Apply every stack to a local AWS, re-plan, run the workers, change one, destroy
 	$(PY) -m devtools.e2e $(ARGS)

@@ -1,0 +1,1 @@
+"""A service of this platform: the platform calls its handler (handler.py, see service.yaml)."""
