@@ -63,10 +63,11 @@ changed: $(STAMP)  ## Stacks whose synthesized output differs from BASE, in appl
 	$(PY) -m pipeline changed --base '$(BASE)' $(if $(JSON),--json)
 
 plan: $(STAMP)  ## Synth, init and plan one stack, then summarize: make plan STACK=consumer [LOCAL_AWS=<moto url>]
-	$(if $(STACK),,$(error STACK is required, e.g. make plan STACK=consumer))
+	@$(PY) -m pipeline stacks --need '$(STACK)' --for 'make plan'
 	$(PY) -m pipeline plan '$(STACK)' $(if $(LOCAL_AWS),--local-aws '$(LOCAL_AWS)')
 
-deploy: $(STAMP) node_modules/.installed  ## make deploy STACK=producer (with the configured engine's CLI)
+deploy: $(STAMP) $(if $(STACK),node_modules/.installed)  ## make deploy STACK=producer (with the configured engine's CLI)
+	@$(PY) -m pipeline stacks --need '$(STACK)' --for 'make deploy'
 	$(PY) -m modules.engine cli deploy $(STACK)
 
 $(STAMP): pyproject.toml

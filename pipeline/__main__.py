@@ -55,6 +55,19 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stacks(args: argparse.Namespace) -> int:
+    from pipeline.stack_list import apply_order, require_stack
+
+    repo = args.repo.resolve()
+    if args.need is not None:
+        require_stack(repo, args.need, args.command_name)
+        return 0
+    from modules.config import load_config
+
+    print("\n".join(apply_order(load_config(repo))))
+    return 0
+
+
 def _compare(args: argparse.Namespace) -> int:
     from pipeline.reviewed import PlanDigest, differences
 
@@ -130,6 +143,15 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--digest", type=Path, help="write the plan digest (pipeline/reviewed.py)")
     plan.add_argument("--plan-text", type=Path, help="write `terraform show -no-color` of the plan")
     plan.set_defaults(run=_plan)
+
+    stacks = commands.add_parser("stacks", help="the stacks, in the order a first apply takes")
+    stacks.add_argument(
+        "--need", metavar="STACK", help="exit 2, listing the stacks, unless STACK is one"
+    )
+    stacks.add_argument(
+        "--for", dest="command_name", default="make deploy", help="the command, for the message"
+    )
+    stacks.set_defaults(run=_stacks)
 
     compare = commands.add_parser(
         "compare", help="exit 0 if a plan digest equals the reviewed one, 1 if not"
