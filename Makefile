@@ -71,8 +71,8 @@ deploy: $(STAMP) $(if $(STACK),node_modules/.installed)  ## make deploy STACK=pr
 	$(PY) -m modules.engine cli deploy $(STACK)
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check '.[dev]'
+	@# Creates the venv if needed and says what it installs, with the size to download.
+	@python3 -m devtools.bootstrap $(VENV)
 	@# Our own bytecode too: where PYTHONDONTWRITEBYTECODE is set, every synth would otherwise
 	@# compile the app's modules again (~40 ms of a ~1 s synth; issue 5). Images never get it.
 	$(PY) -m compileall -q main.py modules workers
