@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from typing import IO, TYPE_CHECKING
 
 import pytest
 
-from devtools.local import create_queues, services, sqs_client
+from devtools.local import LocalRunError, create_queues, services, sqs_client
 from modules.config import load_config
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRESS = re.compile(r"sent=(\d+) queued=(\d+) in_flight=(\d+) done=(\d+) failed=(\d+) dlq=(\d+)")
 DEADLINE_SECONDS = 60
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 class LocalRun:
@@ -134,3 +136,30 @@ def test_queues_are_created_as_the_consumer_service_yaml_declares(moto_server: M
     assert int(redrive["maxReceiveCount"]) == spec.max_receive_count
     assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
     assert int(dlq["MessageRetentionPeriod"]) == spec.dead_letter_retention_days * 86_400
+
+
+def test_by_default_the_first_producer_and_the_consumer_it_feeds_run() -> None:
+    producer, consumer = services(load_config(REPO_ROOT))
+
+    assert (producer.name, consumer.name) == ("producer", "consumer")
+
+
+def test_another_consumer_runs_fed_by_the_first_producer_when_none_sends_to_it(
+    tmp_path: Path,
+) -> None:
+    # Given a second consumer, copied from the first, that no producer sends to
+    root = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "workers", root / "workers", ignore=IGNORED)
+    shutil.copy2(REPO_ROOT / "platform.yaml", root / "platform.yaml")
+    shutil.copytree(root / "workers" / "consumer", root / "workers" / "thumbnails")
+
+    producer, consumer = services(load_config(root), "thumbnails")
+
+    # Then it runs, with its own handler, and the example producer feeds its queue locally
+    assert (producer.name, consumer.name) == ("producer", "thumbnails")
+    assert consumer.worker_environment["WORKER_HANDLER"] == "workers.thumbnails.handler:handle"
+
+
+def test_a_consumer_that_does_not_exist_is_one_line() -> None:
+    with pytest.raises(LocalRunError, match="no consumer named 'nope'; consumers: consumer"):
+        services(load_config(REPO_ROOT), "nope")
