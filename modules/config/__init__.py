@@ -15,6 +15,8 @@ One module per concern; import from the package (`from modules.config import ...
 - `consumers`, `scheduled`, `jobs`, `ingest`: one per kind of service.
 - `messages`: pydantic's validation errors in plain words.
 - `loading`: reading the YAML files, PlatformConfig, load_config and the checks across files.
+- `service_code`: what `make synth` checks in each container service's folder (its handler's
+  signature, read with `ast`; requirements.txt; a Dockerfile of its own).
 """
 
 from modules.config.base import (

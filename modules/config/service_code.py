@@ -89,17 +89,13 @@ def _missing_module(service: str, spec: ServiceBase, kind: Kind) -> str:
     expected = f"{spec.handler_module.replace('.', '/')}.py"
     if spec.handler is None:
         return (
-            f"{WORKERS_DIR}/{service}/{expected}: missing; a {_kind_name(spec)} service defines "
+            f"{WORKERS_DIR}/{service}/{expected}: missing; a {spec.kind_name} service defines "
             f"`def {kind.signature}` there (or names another module in {SERVICE_FILE}: handler)"
         )
     return (
         f"{WORKERS_DIR}/{service}/{SERVICE_FILE}: handler: no module "
         f"'{spec.handler_module}' in {WORKERS_DIR}/{service} (no {expected})"
     )
-
-
-def _kind_name(spec: ServiceBase) -> str:
-    return str(getattr(spec, "kind", "container"))
 
 
 def signature_problem(tree: ast.Module, name: str, kind: Kind) -> str | None:

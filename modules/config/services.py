@@ -169,9 +169,14 @@ class ServiceBase(SpecBase):
         return self
 
     @property
+    def kind_name(self) -> str:
+        """The service's `kind`: a literal field of each subclass, not of this base."""
+        return str(getattr(self, "kind"))  # noqa: B009 - the attribute is the subclass's
+
+    @property
     def runtime_kind(self) -> Kind:
-        """What the runtime calls in this service (`kind` is each subclass's literal)."""
-        return KINDS[getattr(self, "kind")]  # noqa: B009 - declared by every subclass
+        """What the runtime calls in this service (workers.runtime.kinds)."""
+        return KINDS[self.kind_name]
 
     @property
     def handler_module(self) -> str:
@@ -189,7 +194,7 @@ class ServiceBase(SpecBase):
     def worker_environment(self) -> dict[str, str]:
         """What every container of the service is told about its own code (task definition)."""
         target = handler_target(self.name, self.handler_module, self.handler_function)
-        return {KIND_VARIABLE: getattr(self, "kind"), HANDLER_VARIABLE: target}  # noqa: B009
+        return {KIND_VARIABLE: self.kind_name, HANDLER_VARIABLE: target}
 
     @property
     def task_size(self) -> TaskSize:
