@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # the engine platform.yaml names; in its own venv, main.py runs again there
         chosen = engine.choose(args.root, argv)
         synth_report.note_jsii_cache()  # before the kernel fills it on a machine's first synth
-        # Node boots and loads the assemblies while the config and its models load (issue 5).
+        # Node boots and loads the assemblies while the config and its models load.
         fast_synth.start_kernel()
     except (engine.EngineError, fast_synth.KernelStartError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Benchmark: one simulated day of the seed workload through the scaling simulator.
 
-`make bench-simulate` (or `python -m bench.simulate_day [--runs N]`). Target (issue 10): a
+`make bench-simulate` (or `python -m bench.simulate_day [--runs N]`). Target: a
 24-hour day in a few seconds. Times the simulation only (arrivals, event loop, summary),
 not the interpreter start or the plot; the wall clock is read here, never in the simulator.
 """

@@ -3,8 +3,8 @@
     python -m devtools.terraform_offline cdktf.out/stacks/<name> [more stack dirs...]
 
 No network: the stack is copied to a scratch folder, an `override.tf.json` pins the AWS
-provider to the version on disk (the binding targets 6.x; the mirror holds 5.100.0, see
-FACTS.md), and a CLI config file points Terraform at the mirror. Stacks that need the same
+provider to the version on disk (the binding targets 6.x; the mirror holds
+5.100.0), and a CLI config file points Terraform at the mirror. Stacks that need the same
 providers share one `terraform init`: an init hashes the 700 MB provider binary for the lock
 file (3.4 s when the binary is not in the file cache yet, 0.75 s when it is); the stacks after
 the first copy the initialized `.terraform` folder (a symlink into the mirror) and the lock file

@@ -1,11 +1,11 @@
-"""Fast synth (issue 5): the jsii costs of a synth, and what we do about each.
+"""Fast synth: the jsii costs of a synth, and what we do about each.
 
 A synth is Python driving a node process (the jsii kernel) one request at a time. Plain, a
 7-stack synth takes about 11.5 s and 1.4 GB; README "Synth speed" has today's figures from
 `make bench-synth`. Everything that makes it fast is here and in ``fast_synth_preload.js``:
 
 1. The provider binding's ``__init__`` imports all ~2,200 submodules in Python, and its node
-   ``lib/index.js`` requires them all again (../shared/FACTS.md, "Import cost dominates synth").
+   ``lib/index.js`` requires them all again (measured: import cost dominates a plain synth).
    :func:`lazy_package` imports the package without its ``__init__``: a submodule loads on first
    attribute access, and its jsii name is registered in ``jsii._reference_map`` so that jsii can
    import a type the kernel returns. The preload answers ``lib/index.js`` with lazy getters.

@@ -11,7 +11,7 @@
  *
  * Lazy index. The provider's index runs `exports.x = require("./x")` for every one of its
  * ~2,200 submodules when the kernel loads the assembly — about 1.7 s and 560 MB of node alone
- * (../../shared/FACTS.md, "Import cost dominates synth"), although a synth uses a few dozen.
+ * (measured), although a synth uses a few dozen.
  * We hook node's module compiler and answer exactly that one file with an object of lazy
  * getters, one per `exports.X = require("./Y")` line: a submodule is required the first time
  * the kernel looks it up, and the getter then replaces itself by the value.
