@@ -67,13 +67,14 @@ def test_a_retried_job_keeps_its_group_until_it_is_final(
     # When both are done
     records = jobs.wait_final(["batch-1", "batch-2"], DEADLINE_SECONDS)
 
-    # Then batch-2 started only after batch-1's retry ended: the group waited for it
+    # Then batch-2 did not start between batch-1's attempts: the group waited for the retry.
+    # Which job went first is moto's delivery order (see the module docstring): under load its
+    # concurrent long polls may hand out batch-2 first, so both orders are accepted.
     assert records["batch-1"].attempt == 2
     runs = runs_by_group(jobs)["ledger"]
-    assert [(job, attempt) for job, attempt, *_ in runs] == [
-        ("batch-1", 1),
-        ("batch-1", 2),
-        ("batch-2", 1),
-    ]
+    assert [(job, attempt) for job, attempt, *_ in runs] in (
+        [("batch-1", 1), ("batch-1", 2), ("batch-2", 1)],
+        [("batch-2", 1), ("batch-1", 1), ("batch-1", 2)],
+    )
     assert all(earlier[3] <= later[2] for earlier, later in pairwise(runs))
     assert jobs.platform.limits.group_holder("ledger") is None
