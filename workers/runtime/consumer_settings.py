@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from workers.runtime import env
 from workers.runtime.aws import LONG_POLL_SECONDS, READ_TIMEOUT_SECONDS
 from workers.runtime.backoff import Backoff
-from workers.runtime.fatal import DEFAULT_GRACE_SECONDS, grace_from_env
+from workers.runtime.fatal import DEFAULT_GRACE_SECONDS, GRACE_VARIABLE, grace_from_env
 from workers.runtime.idempotency import DEFAULT_CAPACITY
 from workers.runtime.outbox import SQS_MAX_HOLD_SECONDS
 from workers.runtime.protection import MAX_EXPIRES_MINUTES
@@ -43,6 +43,9 @@ MAX_STOP_TIMEOUT_SECONDS = 120
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 DEFAULT_RETRY_BACKOFF = Backoff(5, 300)
 DEFAULT_SQS_BACKOFF = Backoff(0.5, 30)
+DEFAULT_SQS_MAX_ATTEMPTS = 3
+DEFAULT_PROTECTION_MINUTES = 10
+DEFAULT_PROTECTION_TIMEOUT_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,11 @@ class ConsumerSettings:
     stop_timeout: float = 30
     receive_wait: int = LONG_POLL_SECONDS
     read_timeout: float = READ_TIMEOUT_SECONDS
-    sqs_max_attempts: int = 3
+    sqs_max_attempts: int = DEFAULT_SQS_MAX_ATTEMPTS
     retry_backoff: Backoff = DEFAULT_RETRY_BACKOFF
     sqs_backoff: Backoff = DEFAULT_SQS_BACKOFF
-    protection_minutes: int = 10
-    protection_timeout: float = 2
+    protection_minutes: int = DEFAULT_PROTECTION_MINUTES
+    protection_timeout: float = DEFAULT_PROTECTION_TIMEOUT_SECONDS
     protection_renew_after: float | None = None
     dedup_capacity: int = DEFAULT_CAPACITY
     delete_linger: float = 0.1
@@ -102,6 +105,43 @@ class ConsumerSettings:
         if self.protection_renew_after is not None:
             return self.protection_renew_after
         return self.protection_minutes * 60 / 2
+
+    def to_env(self) -> dict[str, str]:
+        """The variables `from_env` reads back into these settings.
+
+        The stack's values always (queue_url may be a Terraform reference); the knobs only tests
+        and `make local` change, only when they differ from what `from_env` assumes without them.
+        """
+        values = {
+            "QUEUE_URL": self.queue_url,
+            "WORKER_CONCURRENCY": str(self.concurrency),
+            "WORKER_PREFETCH": str(self.prefetch),
+            "HANDLER_TIMEOUT_SECONDS": _number(self.handler_timeout),
+            "VISIBILITY_TIMEOUT_SECONDS": str(self.visibility_timeout),
+            "SERVICE_NAME": self.service_name,
+            "STOP_TIMEOUT_SECONDS": _number(self.stop_timeout),
+        }
+        optional = {
+            "RECEIVE_WAIT_SECONDS": (self.receive_wait, LONG_POLL_SECONDS),
+            "SQS_READ_TIMEOUT_SECONDS": (
+                self.read_timeout,
+                self.receive_wait + READ_TIMEOUT_MARGIN,
+            ),
+            "SQS_MAX_ATTEMPTS": (self.sqs_max_attempts, DEFAULT_SQS_MAX_ATTEMPTS),
+            "RETRY_BACKOFF_BASE_SECONDS": (self.retry_backoff.base, DEFAULT_RETRY_BACKOFF.base),
+            "RETRY_BACKOFF_MAX_SECONDS": (self.retry_backoff.cap, DEFAULT_RETRY_BACKOFF.cap),
+            "SQS_BACKOFF_MAX_SECONDS": (self.sqs_backoff.cap, DEFAULT_SQS_BACKOFF.cap),
+            "TASK_PROTECTION_MINUTES": (self.protection_minutes, DEFAULT_PROTECTION_MINUTES),
+            "TASK_PROTECTION_TIMEOUT_SECONDS": (
+                self.protection_timeout,
+                DEFAULT_PROTECTION_TIMEOUT_SECONDS,
+            ),
+            GRACE_VARIABLE: (self.fatal_grace, DEFAULT_GRACE_SECONDS),
+        }
+        for name, (value, default) in optional.items():
+            if value != default:
+                values[name] = _number(value)
+        return values
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsumerSettings:
@@ -138,9 +178,13 @@ class ConsumerSettings:
                 f"RECEIVE_WAIT_SECONDS + {READ_TIMEOUT_MARGIN})"
             )
         protection_minutes = env.number(
-            "TASK_PROTECTION_MINUTES", 10, minimum=1, maximum=MAX_EXPIRES_MINUTES, integer=True,
+            "TASK_PROTECTION_MINUTES",
+            DEFAULT_PROTECTION_MINUTES,
+            minimum=1,
+            maximum=MAX_EXPIRES_MINUTES,
+            integer=True,
             env=environ,
-        )  # fmt: skip
+        )
         return cls(
             queue_url=queue_url,
             concurrency=int(concurrency),
@@ -153,13 +197,24 @@ class ConsumerSettings:
             receive_wait=int(wait),
             read_timeout=read_timeout,
             sqs_max_attempts=int(
-                env.number("SQS_MAX_ATTEMPTS", 3, minimum=1, maximum=10, integer=True, env=environ)
+                env.number(
+                    "SQS_MAX_ATTEMPTS",
+                    DEFAULT_SQS_MAX_ATTEMPTS,
+                    minimum=1,
+                    maximum=10,
+                    integer=True,
+                    env=environ,
+                )
             ),
             retry_backoff=_retry_backoff(environ),
             sqs_backoff=_sqs_backoff(environ),
             protection_minutes=int(protection_minutes),
             protection_timeout=env.number(
-                "TASK_PROTECTION_TIMEOUT_SECONDS", 2, minimum=0.1, maximum=30, env=environ
+                "TASK_PROTECTION_TIMEOUT_SECONDS",
+                DEFAULT_PROTECTION_TIMEOUT_SECONDS,
+                minimum=0.1,
+                maximum=30,
+                env=environ,
             ),
             service_name=env.optional_str("SERVICE_NAME", "", environ),
             fatal_grace=grace_from_env(environ),
@@ -181,13 +236,21 @@ def _read_timeout(wait: int, environ: Mapping[str, str] | None) -> float:
 def _retry_backoff(environ: Mapping[str, str] | None) -> Backoff:
     # Whole seconds of at least 1: a failed message is never made visible again at once.
     base = env.number(
-        "RETRY_BACKOFF_BASE_SECONDS", 5, minimum=1, maximum=MAX_VISIBILITY_SECONDS, integer=True,
+        "RETRY_BACKOFF_BASE_SECONDS",
+        DEFAULT_RETRY_BACKOFF.base,
+        minimum=1,
+        maximum=MAX_VISIBILITY_SECONDS,
+        integer=True,
         env=environ,
-    )  # fmt: skip
+    )
     cap = env.number(
-        "RETRY_BACKOFF_MAX_SECONDS", 300, minimum=1, maximum=MAX_VISIBILITY_SECONDS, integer=True,
+        "RETRY_BACKOFF_MAX_SECONDS",
+        DEFAULT_RETRY_BACKOFF.cap,
+        minimum=1,
+        maximum=MAX_VISIBILITY_SECONDS,
+        integer=True,
         env=environ,
-    )  # fmt: skip
+    )
     if cap < base:
         raise env.EnvError(
             f"RETRY_BACKOFF_MAX_SECONDS={cap:g} must not be less than "
@@ -197,5 +260,12 @@ def _retry_backoff(environ: Mapping[str, str] | None) -> Backoff:
 
 
 def _sqs_backoff(environ: Mapping[str, str] | None) -> Backoff:
-    cap = env.number("SQS_BACKOFF_MAX_SECONDS", 30, minimum=0.1, maximum=300, env=environ)
+    cap = env.number(
+        "SQS_BACKOFF_MAX_SECONDS", DEFAULT_SQS_BACKOFF.cap, minimum=0.1, maximum=300, env=environ
+    )
     return Backoff(min(0.5, cap), cap)
+
+
+def _number(value: float) -> str:
+    """A whole number without a decimal point ("60", as the stack writes it), else exactly."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
