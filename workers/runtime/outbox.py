@@ -88,12 +88,16 @@ class Outbox:
         ledger: Ledger,
         timing: OutboxTiming,
         clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[threading.Condition, float], object] = threading.Condition.wait,
     ) -> None:
+        """`clock` and `wait` (a condition's wait with a timeout on that clock) are the real
+        ones unless a test drives time by hand."""
         self._client = client
         self._queue_url = queue_url
         self._ledger = ledger
         self._timing = timing
         self._clock = clock
+        self._wait = wait
         self._pending: list[_Action] = []
         self._changed = threading.Condition()
         self._closing = False
@@ -182,7 +186,7 @@ class Outbox:
                 wake = min([heartbeat_at, *(action.due for action in self._pending)])
                 if self._closing:
                     wake = min(wake, self._deadline)
-                self._changed.wait(max(0.0, wake - now))
+                self._wait(self._changed, max(0.0, wake - now))
 
     def _ready(self, now: float) -> list[_Action]:
         """What to send now: actions due, or in a full batch, or closing. A batch that goes

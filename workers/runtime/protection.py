@@ -85,12 +85,16 @@ class ProtectionKeeper:
         renew_after: float,
         retry: Backoff,
         clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[threading.Condition, float | None], object] = threading.Condition.wait,
     ) -> None:
+        """`clock` and `wait` (a condition's wait with a timeout on that clock, None: until
+        notified) are the real ones unless a test drives time by hand."""
         self._client = client
         self._expires_minutes = expires_minutes
         self._renew_after = renew_after
         self._retry = retry
         self._clock = clock
+        self._wait = wait
         self._reasons: set[str] = set()
         self._protected = False
         self._failing = False
@@ -161,7 +165,7 @@ class ProtectionKeeper:
                 wake = self._retry_at if now < self._retry_at else float("inf")
                 if wanted and self._protected:
                     wake = min(wake, max(self._renew_at, self._retry_at))
-                self._changed.wait(None if wake == float("inf") else max(0.0, wake - now))
+                self._wait(self._changed, None if wake == float("inf") else max(0.0, wake - now))
 
     def _apply(self, enable: bool) -> None:
         assert self._client is not None
