@@ -40,13 +40,13 @@ bench-consumer: $(STAMP)  ## Consumer throughput and SQS requests per message ag
 
 .PHONY: simulate plan-capacity bench-simulate
 
-simulate: $(STAMP)  ## make simulate SERVICE=consumer WORKLOAD=seed [ARGS="--hours 6 --compare-modes"]
-	$(PY) -m simulator simulate --service $(or $(SERVICE),consumer) --workload '$(or $(WORKLOAD),seed)' $(ARGS)
+simulate: $(STAMP)  ## make simulate SERVICE=consumer WORKLOAD=producer [ARGS="--hours 6 --compare-modes"]
+	$(PY) -m simulator simulate --service $(or $(SERVICE),consumer) --workload '$(or $(WORKLOAD),producer)' $(ARGS)
 
-plan-capacity: $(STAMP)  ## make plan-capacity SERVICE=consumer WORKLOAD=seed P95=120
-	$(PY) -m simulator plan-capacity --service $(or $(SERVICE),consumer) --workload '$(or $(WORKLOAD),seed)' --p95 $(or $(P95),$(error P95=<seconds> is required)) $(ARGS)
+plan-capacity: $(STAMP)  ## make plan-capacity SERVICE=consumer WORKLOAD=producer P95=120
+	$(PY) -m simulator plan-capacity --service $(or $(SERVICE),consumer) --workload '$(or $(WORKLOAD),producer)' --p95 $(or $(P95),$(error P95=<seconds> is required)) $(ARGS)
 
-bench-simulate: $(STAMP)  ## Wall time of a simulated 24-hour day of the seed workload
+bench-simulate: $(STAMP)  ## Wall time of a simulated 24-hour day of the producer workload
 	$(PY) -m bench.simulate_day
 
 .PHONY: cost

@@ -1,4 +1,4 @@
-"""Benchmark: one simulated day of the seed workload through the scaling simulator.
+"""Benchmark: one simulated day of the producer workload through the scaling simulator.
 
 `make bench-simulate` (or `python -m bench.simulate_day [--runs N]`). Target: a
 24-hour day in a few seconds. Times the simulation only (arrivals, event loop, summary),
@@ -17,7 +17,7 @@ from modules.config import QueueDepthScaling, ScalingMode
 from simulator.cost import prices_for
 from simulator.report import summarize
 from simulator.runner import RunOptions, default_handler, load_service, run_spec
-from simulator.workload import SeedUniform
+from simulator.workload import ExampleProducer
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = 24 * 3600.0
@@ -30,22 +30,23 @@ def main() -> None:
     args = parser.parse_args()
 
     spec = load_service(ROOT, args.service)
-    seed_policy = spec.model_copy(
+    queue_depth_policy = spec.model_copy(
         update={"scaling": QueueDepthScaling(mode=ScalingMode.QUEUE_DEPTH)}
     )
-    options = RunOptions(workload=SeedUniform())
+    options = RunOptions(workload=ExampleProducer())
     handler = default_handler(spec)
     prices = prices_for("eu-west-1")
-    for label, candidate in (("own policy", spec), ("seed policy", seed_policy)):
+    for label, candidate in (("own policy", spec), ("queue-depth policy", queue_depth_policy)):
         walls = []
         for run in range(args.runs):
             started = time.perf_counter()
-            arrivals = SeedUniform().arrivals(random.Random(run + 1), DAY)
+            arrivals = ExampleProducer().arrivals(random.Random(run + 1), DAY)
             result = run_spec(candidate, options, arrivals, DAY, handler)
             summary = summarize(result, prices)
             walls.append(time.perf_counter() - started)
         print(
-            f"{args.service} {label} ({summary.label.split(': ', 1)[1]}): 24 h of seed workload, "
+            f"{args.service} {label} ({summary.label.split(': ', 1)[1]}): "
+            "24 h of the producer workload, "
             f"{summary.sent} messages: median {statistics.median(walls):.2f} s wall "
             f"(min {min(walls):.2f}, max {max(walls):.2f}, {args.runs} runs)"
         )

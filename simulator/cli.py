@@ -128,7 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--compare-modes",
         action="store_true",
-        help="also run every other scaling mode with its defaults (queue-depth: the seed)",
+        help="also run every other scaling mode with its defaults "
+        "(queue-depth: the reference design's)",
     )
     simulate.add_argument(
         "--plot",

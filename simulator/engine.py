@@ -1,7 +1,7 @@
 """The discrete-event loop: one consumer service, its queue, its tasks and its scaling.
 
 Time is simulated seconds from 0; nothing reads the wall clock. Randomness comes from
-`random.Random` generators seeded from the scenario's seed, so a seed gives one answer.
+`random.Random` generators seeded from the scenario's random seed, so a seed gives one answer.
 Arrivals are drawn outside (workload.py) and handed in, so that policies compared with
 each other see the very same messages; each message's first handler time and outcome are
 drawn in arrival order from their own generator for the same reason.

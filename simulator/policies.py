@@ -235,7 +235,7 @@ class BacklogPerTaskMode(PolicyMode):
 
 
 class QueueDepthMode(PolicyMode):
-    """The seed's policy: target tracking on ApproximateNumberOfMessagesVisible."""
+    """The reference design's policy: target tracking on ApproximateNumberOfMessagesVisible."""
 
     config_type = QueueDepthScaling
 
@@ -299,7 +299,8 @@ def _step_policy(
 
 
 class StepsMode(PolicyMode):
-    """The seed's step policy: steps on visible messages, and a percentage for a high backlog."""
+    """The reference design's step policy: steps on visible messages, and a percentage for a
+    high backlog."""
 
     config_type = StepScaling
 

@@ -56,8 +56,9 @@ class Timings:
 
     metric_publication_delay_seconds: float = 60.0
     """How long after its period ends a datapoint becomes readable by alarms.
-    Assumption: AWS documents no number for an active queue; one period is what the seed
-    observed (the alarm acts on the previous minute). Override to test a slower CloudWatch."""
+    Assumption: AWS documents no number for an active queue; one period is what the reference
+    design observed (the alarm acts on the previous minute). Override to test a slower
+    CloudWatch."""
 
     queue_inactive_after_seconds: float = 6 * 3600
     """An empty queue nobody calls for this long goes inactive and stops emitting
@@ -89,8 +90,8 @@ class Timings:
     arithmetic allows at once."""
 
     default_scale_out_cooldown_seconds: float = 300.0
-    """[AAS-API]: ScaleOutCooldown of a target tracking policy that sets none (the seed's
-    queue-depth policy)."""
+    """[AAS-API]: ScaleOutCooldown of a target tracking policy that sets none (the reference
+    design's queue-depth policy)."""
 
     default_scale_in_cooldown_seconds: float = 300.0
     """[AAS-API]: ScaleInCooldown of a target tracking policy that sets none."""

@@ -2,14 +2,14 @@
 
 A workload spec is text, as on the command line; `parse_workload` turns it into a
 `Workload`, or raises `WorkloadError` with one line that says what is wrong and what is
-allowed. Specs combine with `+` (e.g. `seed+burst:500@2h`).
+allowed. Specs combine with `+` (e.g. `producer+burst:500@2h`).
 
-- `seed`: the seed's producer, one message every uniform 10-60 s
+- `producer`: the example producer, one message every uniform 10-60 s
   (workers/producer/service.yaml: MIN/MAX_INTERVAL_SECONDS).
 - `poisson:RATE`: a Poisson process; RATE in messages per minute, or with a unit:
   `poisson:0.5/s`, `poisson:30/min`, `poisson:1000/h`.
 - `burst:N@T`: N messages at once at time T (seconds, or with a unit: `90s`, `10m`, `2h`);
-  `burst:N@T~J` at T plus a random offset below J (drawn from the seed), so that a result
+  `burst:N@T~J` at T plus a random offset below J (drawn from the random seed), so that a result
   does not hinge on the burst landing just before or after a metric period ends.
 - `trace:FILE`: a CSV whose first column holds send times, one per row, in order: seconds
   (relative or UNIX epoch) or ISO 8601 datetimes; a header row is allowed. Times are
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Burst",
     "Combined",
+    "ExampleProducer",
     "Poisson",
-    "SeedUniform",
     "Trace",
     "Workload",
     "WorkloadError",
@@ -41,7 +41,7 @@ __all__ = [
     "parse_workload",
 ]
 
-WORKLOAD_FORMS = "seed, poisson:RATE, burst:N@T[~J], trace:FILE (combine with +)"
+WORKLOAD_FORMS = "producer, poisson:RATE, burst:N@T[~J], trace:FILE (combine with +)"
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _RATE_UNITS = {"": 60.0, "/s": 1.0, "/min": 60.0, "/m": 60.0, "/h": 3600.0}
 
@@ -63,12 +63,12 @@ class Workload(Protocol):
 
 
 @dataclass(frozen=True)
-class SeedUniform:
-    """The seed producer: send, then sleep uniform(min, max) seconds."""
+class ExampleProducer:
+    """The example producer (workers/producer): send, then sleep uniform(min, max) seconds."""
 
     min_interval: float = 10.0
     max_interval: float = 60.0
-    label: str = "seed"
+    label: str = "producer"
 
     def arrivals(self, rng: random.Random, horizon: float) -> list[float]:
         times: list[float] = []
@@ -136,7 +136,7 @@ class Trace:
 @dataclass(frozen=True)
 class Combined:
     """Several workloads on one queue. Each part draws from the same generator in order, so
-    a seed still gives one answer."""
+    a random seed still gives one answer."""
 
     parts: tuple[Workload, ...]
     label: str = "combined"
@@ -170,8 +170,8 @@ def parse_workload(spec: str, base: Path | None = None) -> Workload:
 
 def _parse_one(spec: str, base: Path | None) -> Workload:
     kind, _, argument = spec.partition(":")
-    if kind == "seed" and not argument:
-        return SeedUniform()
+    if kind == "producer" and not argument:
+        return ExampleProducer()
     if kind == "poisson":
         return _poisson(spec, argument)
     if kind == "burst":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modules.cdk import Construct, aws
@@ -17,7 +18,7 @@ from modules.iam import Condition, Statement, policy_document, source_conditions
 from modules.naming import alert_key_alias, alert_topic_name
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from modules.aws_context import AwsContext
 
 # Services that publish alerts: CloudWatch alarms and EventBridge rules (e.g. ECS task stopped).
 PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
@@ -56,78 +57,32 @@ KEY_ADMIN_ACTIONS = (
 KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
+@dataclass(frozen=True)
+class AlertTopicProps:
+    """What the alert topic needs.
+
+    project: names the topic (`<project>-alerts`) and its key's alias.
+    aws: the logs stack's Region and account: who may use the key, and through which SNS.
+    emails: addresses to subscribe (each must confirm by mail). Default: none.
+    """
+
+    project: str
+    aws: AwsContext
+    emails: tuple[str, ...] = ()
+
+
 class AlertTopic(Construct):
     """Public fields: `key`, `topic`, `subscriptions` (by address).
 
-    `emails`: addresses to subscribe (each must confirm by mail). Default: none.
     `add_topic` adds another topic under the same key and policy (e.g. one for chat delivery).
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        project: str,
-        region: str,
-        account_id: str,
-        partition: str,
-        emails: Sequence[str] = (),
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: AlertTopicProps) -> None:
         super().__init__(scope, construct_id)
+        project = props.project
         self._project = project
-        # Every topic under this key is named `<project>-alerts...` (add_topic checks it).
-        self._topic_arn_prefix = (
-            f"arn:{partition}:sns:{region}:{account_id}:{alert_topic_name(project)}"
-        )
-        same_account = source_conditions(account_id)[0]
-        account_root = {"AWS": (f"arn:{partition}:iam::{account_id}:root",)}
-        key_policy = policy_document(
-            self,
-            "key_policy",
-            # In a key policy, resource "*" means this key (a key policy cannot name another).
-            Statement(
-                sid="AccountAdministersKey",
-                principals=account_root,
-                actions=KEY_ADMIN_ACTIONS,
-                resources=("*",),
-            ),
-            # Lets people and tools of this account publish (e.g. a test alert) through SNS only.
-            Statement(
-                sid="AccountPublishesThroughSns",
-                principals=account_root,
-                actions=KEY_USE_ACTIONS,
-                resources=("*",),
-                conditions=(
-                    Condition("StringEquals", "kms:ViaService", (f"sns.{region}.amazonaws.com",)),
-                ),
-            ),
-            Statement(
-                sid="CloudWatchAlarmsEncrypt",
-                principals={"Service": ("cloudwatch.amazonaws.com",)},
-                actions=KEY_USE_ACTIONS,
-                resources=("*",),
-                conditions=(same_account,),
-            ),
-            # No aws:SourceAccount here: EventBridge's KMS requests do not carry it, and AWS says
-            # the condition is not supported for EventBridge-to-encrypted-topic delivery (SNS guide,
-            # "Key management"; every event would be dropped). SNS names the topic in the
-            # encryption context, so the key serves EventBridge for this project's alert topics of
-            # this account only; the topic policy below admits only this account's EventBridge.
-            Statement(
-                sid="EventBridgeEncrypts",
-                principals={"Service": ("events.amazonaws.com",)},
-                actions=KEY_USE_ACTIONS,
-                resources=("*",),
-                conditions=(
-                    Condition(
-                        "StringLike",
-                        "kms:EncryptionContext:aws:sns:topicArn",
-                        (f"{self._topic_arn_prefix}*",),
-                    ),
-                ),
-            ),
-        )
+        self._same_account = source_conditions(props.aws.account_id)[0]
+        key_policy = policy_document(self, "key_policy", *key_statements(props, self._same_account))
         self.key = aws.kms_key.KmsKey(
             self,
             "key",
@@ -140,7 +95,6 @@ class AlertTopic(Construct):
             self, "key_alias", name=alert_key_alias(project), target_key_id=self.key.key_id
         )
 
-        self._same_account = same_account
         self.topic = self.add_topic("topic", alert_topic_name(project))
 
         self.subscriptions = {
@@ -151,7 +105,7 @@ class AlertTopic(Construct):
                 protocol="email",
                 endpoint=address,
             )
-            for address in sorted(set(emails))
+            for address in sorted(set(props.emails))
         }
 
     def add_topic(self, construct_id: str, name: str) -> aws.sns_topic.SnsTopic:
@@ -184,6 +138,56 @@ class AlertTopic(Construct):
             self, f"{construct_id}_policy_attachment", arn=topic.arn, policy=topic_policy.json
         )
         return topic
+
+
+def key_statements(props: AlertTopicProps, same_account: Condition) -> tuple[Statement, ...]:
+    """The key's policy: the account administers it and publishes through SNS with it; this
+    account's alarms, and EventBridge for this project's alert topics, encrypt with it."""
+    account_root = {"AWS": (props.aws.arn("iam", "root", region=False),)}
+    # Every topic under this key is named `<project>-alerts...` (add_topic checks it).
+    alert_topics = props.aws.arn("sns", f"{alert_topic_name(props.project)}*")
+    # In a key policy, resource "*" means this key (a key policy cannot name another).
+    return (
+        Statement(
+            sid="AccountAdministersKey",
+            principals=account_root,
+            actions=KEY_ADMIN_ACTIONS,
+            resources=("*",),
+        ),
+        # Lets people and tools of this account publish (e.g. a test alert) through SNS only.
+        Statement(
+            sid="AccountPublishesThroughSns",
+            principals=account_root,
+            actions=KEY_USE_ACTIONS,
+            resources=("*",),
+            conditions=(
+                Condition(
+                    "StringEquals", "kms:ViaService", (f"sns.{props.aws.region}.amazonaws.com",)
+                ),
+            ),
+        ),
+        Statement(
+            sid="CloudWatchAlarmsEncrypt",
+            principals={"Service": ("cloudwatch.amazonaws.com",)},
+            actions=KEY_USE_ACTIONS,
+            resources=("*",),
+            conditions=(same_account,),
+        ),
+        # No aws:SourceAccount here: EventBridge's KMS requests do not carry it, and AWS says
+        # the condition is not supported for EventBridge-to-encrypted-topic delivery (SNS guide,
+        # "Key management"; every event would be dropped). SNS names the topic in the
+        # encryption context, so the key serves EventBridge for this project's alert topics of
+        # this account only; the topic policy admits only this account's EventBridge.
+        Statement(
+            sid="EventBridgeEncrypts",
+            principals={"Service": ("events.amazonaws.com",)},
+            actions=KEY_USE_ACTIONS,
+            resources=("*",),
+            conditions=(
+                Condition("StringLike", "kms:EncryptionContext:aws:sns:topicArn", (alert_topics,)),
+            ),
+        ),
+    )
 
 
 def subscription_id(address: str) -> str:

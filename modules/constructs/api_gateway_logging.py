@@ -11,9 +11,15 @@ AWS's managed policy for it does) instead of the project's only; it cannot read 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from modules.cdk import Construct, aws
 from modules.iam import Statement, role_with_policy
 from modules.naming import resource_name
+
+if TYPE_CHECKING:
+    from modules.aws_context import AwsContext
 
 API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 # What API Gateway does with the role: find or create a stage's log group and stream, write.
@@ -26,31 +32,34 @@ LOGGING_ACTIONS = (
 )
 
 
+@dataclass(frozen=True)
+class ApiGatewayLoggingProps:
+    """What the account's API Gateway logging role needs.
+
+    project: prefix of the role's name (`<project>-api-gateway-logs`).
+    aws: the logs stack's Region and account, whose log groups the role may write.
+    """
+
+    project: str
+    aws: AwsContext
+
+
 class ApiGatewayLogging(Construct):
     """Public fields: `role`, `account` (the account settings that name the role)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        project: str,
-        region: str,
-        account_id: str,
-        partition: str,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: ApiGatewayLoggingProps) -> None:
         super().__init__(scope, construct_id)
-        log_groups = f"arn:{partition}:logs:{region}:{account_id}:log-group:"
+        log_groups = props.aws.arn("logs", "log-group:*")
         self.role = role_with_policy(
             self,
             "role",
-            name=resource_name(project, "api-gateway-logs"),
+            name=resource_name(props.project, "api-gateway-logs"),
             service=API_GATEWAY_PRINCIPAL,
             statements=(
                 Statement(
                     sid="WriteAccessLogs",
                     actions=LOGGING_ACTIONS,
-                    resources=(f"{log_groups}*", f"{log_groups}*:log-stream:*"),
+                    resources=(log_groups, f"{log_groups}:log-stream:*"),
                 ),
             ),
         )

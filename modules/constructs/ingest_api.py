@@ -51,6 +51,7 @@ from modules.naming import resource_name
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from modules.aws_context import AwsContext
     from modules.config import IngestSpec
 
 # The only action the integration needs; SendMessageBatch would be authorized by it too, and the
@@ -135,16 +136,15 @@ class IngestApiProps:
     spec: the API's spec: routes, auth, throttle, request schema.
     queue_arn: the queue it sends to (the consumer's remote-state output).
     log_group_arn: the access log group (the logs stack creates it).
-    region, account_id, partition: where it runs.
+    aws: where it runs: the Region and partition of the SQS integration, and the account
+        whose Cognito user pool a `jwt` authorizer names.
     """
 
     name: str
     spec: IngestSpec
     queue_arn: str
     log_group_arn: str
-    region: str
-    account_id: str
-    partition: str
+    aws: AwsContext
 
 
 @dataclass(frozen=True)
@@ -251,8 +251,9 @@ class IngestApi(Construct):
             rest_api_id=self.rest_api_id,
             type="COGNITO_USER_POOLS",
             provider_arns=[
-                f"arn:{props.partition}:cognito-idp:{auth.user_pool_region}:{props.account_id}:"
-                f"userpool/{auth.user_pool_id}"
+                props.aws.arn(
+                    "cognito-idp", f"userpool/{auth.user_pool_id}", region=auth.user_pool_region
+                )
             ],
             identity_source="method.request.header.Authorization",
             # For a Cognito authorizer API Gateway matches this against the token's `aud`.
@@ -373,8 +374,8 @@ class IngestApi(Construct):
             integration={
                 "type": "AWS",
                 "integration_http_method": "POST",
-                "uri": f"arn:{props.partition}:apigateway:{props.region}:sqs:path/"
-                f"{account}/{queue_name}",
+                # An integration URI has the integrated service where an ARN has the account.
+                "uri": props.aws.arn("apigateway", f"path/{account}/{queue_name}", account="sqs"),
                 "credentials": self.integration_role.arn,
                 "request_parameters": {
                     "integration.request.header.Content-Type": f"'{FORM}'",

@@ -27,6 +27,7 @@ from workers.runtime.jobs.schema import DISPATCH_TIMEOUT_SECONDS
 from workers.runtime.jobs.settings import LaunchSettings, PlatformSettings, QueueType
 
 if TYPE_CHECKING:
+    from modules.aws_context import AwsContext
     from modules.config import JobSpec
     from modules.constructs.job_queue import JobQueue
     from modules.constructs.lambda_code import LambdaCode
@@ -87,7 +88,8 @@ class JobDispatchProps:
     family / task_definition_arn / task_role_arn / execution_role_arn / container: the job's
         task.
     log_group: the job's log group (the logs stack's): both functions write there too.
-    partition, region, account_id: for ARNs.
+    aws: the job stack's Region, account and partition: the roles' trust and the ARNs they
+        are allowed.
     alert_topic_arn: where the reaper DLQ's alarm goes.
     """
 
@@ -104,17 +106,12 @@ class JobDispatchProps:
     execution_role_arn: str
     container: str
     log_group: str
-    partition: str
-    region: str
-    account_id: str
+    aws: AwsContext
     alert_topic_arn: str
 
     @property
     def log_streams_arn(self) -> str:
-        return (
-            f"arn:{self.partition}:logs:{self.region}:{self.account_id}:"
-            f"log-group:{self.log_group}:*"
-        )
+        return self.aws.arn("logs", f"log-group:{self.log_group}:*")
 
     def platform_settings(self) -> PlatformSettings:
         spec = self.spec
@@ -161,9 +158,7 @@ class JobDispatch(Construct):
                 cluster=props.cluster,
                 task_role_arn=props.task_role_arn,
                 execution_role_arn=props.execution_role_arn,
-                partition=props.partition,
-                region=props.region,
-                account_id=props.account_id,
+                aws_context=props.aws,
             ),
             logs,
         )
@@ -265,7 +260,7 @@ class JobDispatch(Construct):
             service=LAMBDA_PRINCIPAL,
             statements=statements,
             # Confused deputy: Lambda may assume the role only for this account's functions.
-            trust_conditions=source_conditions(self.props.account_id),
+            trust_conditions=source_conditions(self.props.aws.account_id),
         )
 
     def _function(

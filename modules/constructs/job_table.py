@@ -9,6 +9,8 @@ recovery on, and finished jobs deleted by time to live after the spec's status r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from modules.cdk import Construct, aws
 from workers.runtime.jobs.schema import (
     ATTRIBUTE_TYPES,
@@ -20,16 +22,26 @@ from workers.runtime.jobs.schema import (
 )
 
 
+@dataclass(frozen=True)
+class JobTableProps:
+    """What a status table needs.
+
+    name: the table's name (naming.jobs_table_name: `make jobs` finds it by that name).
+    """
+
+    name: str
+
+
 class JobTable(Construct):
     """Public field: `table`."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, name: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: JobTableProps) -> None:
         super().__init__(scope, construct_id)
         dynamodb = aws.dynamodb_table
         self.table = dynamodb.DynamodbTable(
             self,
             "table",
-            name=name,
+            name=props.name,
             billing_mode="PAY_PER_REQUEST",
             hash_key=KEY,
             attribute=[

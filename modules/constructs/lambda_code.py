@@ -16,6 +16,7 @@ import hashlib
 import shutil
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -79,24 +80,36 @@ def _scratch() -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class LambdaCodeProps:
+    """What a Lambda bundle holds.
+
+    root: the folder the entries are relative to; its own name starts every name in the zip.
+    entries: files or folders under `root` to bundle (`bundle_files`).
+    name: the zip's file name in the stack's assets.
+    """
+
+    root: Path
+    entries: tuple[str, ...]
+    name: str
+
+
 class LambdaCode(Construct):
-    """The zip of `entries` under `root`, as a file asset of the stack.
+    """The zip of `props.entries` under `props.root`, as a file asset of the stack.
 
     Public fields: `files` (what the zip holds), `path` (the asset's path, relative to the
     stack's directory: a Lambda function's `filename`), `source_code_hash` (base64 SHA-256).
     """
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, root: Path, entries: Iterable[str], name: str
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: LambdaCodeProps) -> None:
         super().__init__(scope, construct_id)
-        self.files = bundle_files(root, entries)
+        self.files = bundle_files(props.root, props.entries)
         content = deterministic_zip(self.files)
         digest = hashlib.sha256(content)
         self.source_code_hash = base64.b64encode(digest.digest()).decode()
         folder = _scratch() / digest.hexdigest()
         folder.mkdir(exist_ok=True)
-        source = folder / name
+        source = folder / props.name
         source.write_bytes(content)
         self.asset = TerraformAsset(self, "asset", path=str(source), type=AssetType.FILE)
         self.path: str = self.asset.path

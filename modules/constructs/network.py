@@ -16,6 +16,7 @@ from modules.iam import Statement, role_with_policy, source_conditions
 from modules.naming import flow_log_group_name, resource_name
 
 if TYPE_CHECKING:
+    from modules.aws_context import AwsContext
     from modules.config import CreatedNetwork, ExistingNetwork, PlatformConfig
 
 HTTPS = 443
@@ -92,12 +93,38 @@ def public_subnet_cidr(cidr: str) -> str:
     return str(subnets[PUBLIC_SUBNET_INDEX])
 
 
-class PrivateNetwork(Construct):
-    """A new VPC whose tasks run in private subnets and reach AWS as `egress` says: through VPC
-    endpoints only (no route out at all), or through one NAT gateway.
+@dataclass(frozen=True)
+class PrivateNetworkProps:
+    """What a new private network needs.
 
-    `account_id`, `partition`: this account and its partition (Terraform references), for the
-    flow log role's confused-deputy conditions.
+    project: prefix of every name and Name tag.
+    aws: the cluster stack's Region (endpoint service names) and account (the flow log role's
+        confused-deputy conditions).
+    network: the created network's settings (CIDR, availability zones).
+    egress: what tasks reach AWS with (`egress_for`).
+    """
+
+    project: str
+    aws: AwsContext
+    network: CreatedNetwork
+    egress: Egress
+
+
+@dataclass(frozen=True)
+class ExistingPrivateNetworkProps:
+    """What the tasks' side of an existing VPC needs.
+
+    project: prefix of the task security group's name.
+    network: the existing VPC and its private subnets.
+    """
+
+    project: str
+    network: ExistingNetwork
+
+
+class PrivateNetwork(Construct):
+    """A new VPC whose tasks run in private subnets and reach AWS as `props.egress` says: through
+    VPC endpoints only (no route out at all), or through one NAT gateway.
 
     Public fields: `vpc`, `vpc_id`, `subnets`, `private_subnet_ids`, `route_table`,
     `task_security_group`, `s3_endpoint`, `dynamodb_endpoint` (None without job families),
@@ -105,19 +132,10 @@ class PrivateNetwork(Construct):
     service), `nat_gateway` (None with endpoints), `flow_log`.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        project: str,
-        region: str,
-        account_id: str,
-        partition: str,
-        network: CreatedNetwork,
-        egress: Egress,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: PrivateNetworkProps) -> None:
         super().__init__(scope, construct_id)
+        project, network, egress = props.project, props.network, props.egress
+        region = props.aws.region
         self.vpc = aws.vpc.Vpc(
             self,
             "vpc",
@@ -143,9 +161,7 @@ class PrivateNetwork(Construct):
         self._gateway_endpoints(project, region, egress)
         self._interface_endpoints(project, region, egress.interface_endpoints)
         self.nat_gateway = self._nat_gateway(project, network) if egress.nat else None
-        self.flow_log = self._rejected_traffic_log(
-            project, f"arn:{partition}:ec2:{region}:{account_id}", account_id
-        )
+        self.flow_log = self._rejected_traffic_log(project, props.aws)
 
     def _gateway_endpoints(self, project: str, region: str, egress: Egress) -> None:
         """S3 (image layers; free, and it spares NAT its per-GB charge) and, for job families'
@@ -343,9 +359,7 @@ class PrivateNetwork(Construct):
             self, "default_security_group", vpc_id=self.vpc_id, ingress=[], egress=[]
         )
 
-    def _rejected_traffic_log(
-        self, project: str, ec2_arn: str, account_id: str
-    ) -> aws.flow_log.FlowLog:
+    def _rejected_traffic_log(self, project: str, aws_context: AwsContext) -> aws.flow_log.FlowLog:
         """Flow log of REJECTED traffic only, kept 14 days.
 
         Without a NAT gateway, a worker calling a service that has no endpoint fails with a
@@ -362,7 +376,9 @@ class PrivateNetwork(Construct):
             name=resource_name(project, "vpc-flow-logs"),
             service="vpc-flow-logs.amazonaws.com",
             # Confused deputy: only flow logs of this account (VPC guide, flow logs IAM role).
-            trust_conditions=source_conditions(account_id, f"{ec2_arn}:vpc-flow-log/*"),
+            trust_conditions=source_conditions(
+                aws_context.account_id, aws_context.arn("ec2", "vpc-flow-log/*")
+            ),
             statements=(
                 # AWS's example grants these on "*" (and CreateLogGroup); the group exists before
                 # the flow log, so the role gets this one group and its streams only.
@@ -397,12 +413,13 @@ class ExistingPrivateNetwork(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, project: str, network: ExistingNetwork
+        self, scope: Construct, construct_id: str, props: ExistingPrivateNetworkProps
     ) -> None:
         super().__init__(scope, construct_id)
+        network = props.network
         self.vpc_id: str = network.vpc_id
         self.private_subnet_ids: list[str] = list(network.private_subnet_ids)
-        self.task_security_group = task_security_group(self, project, network.vpc_id)
+        self.task_security_group = task_security_group(self, props.project, network.vpc_id)
         # The owning team's routing (NAT, endpoints, proxies) decides where HTTPS actually goes;
         # this group cannot know their endpoint or prefix list ids, so it allows 443 anywhere.
         https_egress(

@@ -87,7 +87,10 @@ class ScheduledFargateTask(Construct):
             service=SCHEDULER_PRINCIPAL,
             # Confused deputy: only this account's schedules in their group may use the role
             # (EventBridge Scheduler guide, execution role: aws:SourceAccount, aws:SourceArn).
-            trust_conditions=source_conditions(props.account_id, schedule_group_arn(props)),
+            trust_conditions=source_conditions(
+                props.aws.account_id,
+                props.aws.arn("scheduler", f"schedule-group/{SCHEDULE_GROUP}"),
+            ),
             statements=scheduler_statements(
                 props, self.task_role.arn, self.execution_role.arn, self.dead_letter_queue.arn
             ),
@@ -143,13 +146,6 @@ class ScheduledFargateTask(Construct):
         )
 
 
-def schedule_group_arn(props: ScheduledFargateTaskProps) -> str:
-    return (
-        f"arn:{props.partition}:scheduler:{props.region}:{props.account_id}:"
-        f"schedule-group/{SCHEDULE_GROUP}"
-    )
-
-
 def scheduler_statements(
     props: ScheduledFargateTaskProps,
     task_role_arn: str,
@@ -164,9 +160,7 @@ def scheduler_statements(
             cluster=props.cluster,
             task_role_arn=task_role_arn,
             execution_role_arn=execution_role_arn,
-            partition=props.partition,
-            region=props.region,
-            account_id=props.account_id,
+            aws_context=props.aws,
         ),
         Statement(
             sid="SendRunsNotStartedToDlq",

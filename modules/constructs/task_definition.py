@@ -20,19 +20,15 @@ from typing import TYPE_CHECKING, Any
 from modules.cdk import aws
 from modules.iam import Condition, Statement, role_with_policy, source_conditions
 from modules.naming import resource_name
-from modules.stacks.cluster import (
-    CLUSTER_ARN,
-    CLUSTER_NAME,
-    PRIVATE_SUBNET_IDS,
-    TASK_SECURITY_GROUP_ID,
-)
+from modules.outputs import CLUSTER_ARN, CLUSTER_NAME, PRIVATE_SUBNET_IDS, TASK_SECURITY_GROUP_ID
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from modules.aws_context import AwsContext
     from modules.cdk import Construct, DataResource
     from modules.config import ServiceBase
-    from modules.stacks.base import RemoteState
+    from modules.outputs import RemoteState
 
 # The uid the worker Dockerfiles run as (USER 10001:10001); numeric, so ECS can tell it is not root.
 CONTAINER_USER = "10001"
@@ -82,8 +78,8 @@ class TaskDefinitionProps:
     repository_arn: the image's ECR repository, the only one the execution role may pull from.
     log_group: the worker's log group (naming.log_group_name; the logs stack creates it), the
         only one the execution role may write to.
-    region, partition: the project's region (awslogs needs it) and partition, for ARNs.
-    account_id: this account; both roles trust ECS only on its behalf.
+    aws: this stack's Region (awslogs needs it), account (both roles trust ECS only on its
+        behalf) and partition, for ARNs.
     environment: platform variables, added to each container's own.
     task_role_statements: everything the task's code may do; nothing else.
     stop_timeout: seconds between SIGTERM and SIGKILL (Fargate: at most 120). Default: 30.
@@ -96,9 +92,7 @@ class TaskDefinitionProps:
     image_build: DataResource
     repository_arn: str
     log_group: str
-    region: str
-    partition: str
-    account_id: str
+    aws: AwsContext
     environment: Mapping[str, str]
     task_role_statements: tuple[Statement, ...]
     stop_timeout: int = DEFAULT_STOP_TIMEOUT_SECONDS
@@ -166,16 +160,12 @@ def add_worker_task(scope: Construct, props: TaskDefinitionProps) -> WorkerTask:
 def tasks_trust(props: TaskDefinitionProps) -> tuple[Condition, ...]:
     """Confused deputy: ECS may assume the worker's roles only for this account's ECS resources
     (ECS developer guide, task IAM role: aws:SourceAccount and aws:SourceArn)."""
-    return source_conditions(
-        props.account_id, f"arn:{props.partition}:ecs:{props.region}:{props.account_id}:*"
-    )
+    return source_conditions(props.aws.account_id, props.aws.arn("ecs", "*"))
 
 
 def execution_statements(props: TaskDefinitionProps) -> tuple[Statement, ...]:
     """What ECS needs to start the worker's tasks: its own image and its own log streams."""
-    log_group_arn = (
-        f"arn:{props.partition}:logs:{props.region}:{props.account_id}:log-group:{props.log_group}"
-    )
+    log_streams = props.aws.arn("logs", f"log-group:{props.log_group}:log-stream:*")
     return (
         Statement(
             sid="EcrLogin",
@@ -191,7 +181,7 @@ def execution_statements(props: TaskDefinitionProps) -> tuple[Statement, ...]:
         Statement(
             sid="WriteOwnLogs",
             actions=LOG_WRITE_ACTIONS,
-            resources=(f"{log_group_arn}:log-stream:*",),
+            resources=(log_streams,),
         ),
     )
 
@@ -236,7 +226,7 @@ def container_definitions(props: TaskDefinitionProps) -> list[dict[str, Any]]:
                 "logDriver": "awslogs",
                 "options": {
                     "awslogs-group": props.log_group,
-                    "awslogs-region": props.region,
+                    "awslogs-region": props.aws.region,
                     "awslogs-stream-prefix": props.spec.name,
                 },
             },
@@ -260,29 +250,26 @@ def run_task_statements(
     cluster: ClusterHandles,
     task_role_arn: str,
     execution_role_arn: str,
-    partition: str,
-    region: str,
-    account_id: str,
+    aws_context: AwsContext,
 ) -> tuple[Statement, ...]:
     """What starting a worker's tasks takes, and nothing more: RunTask of any revision of its
     `family` in this cluster, tagging the task as it starts, and handing it its two roles.
 
     Used by whoever starts tasks on demand: a job's schedule, a job dispatcher.
     """
-    ecs_arn = f"arn:{partition}:ecs:{region}:{account_id}"
     return (
         Statement(
             sid="RunJobTasks",
             actions=("ecs:RunTask",),
             # Any revision of this job's family; ecs:cluster keeps them in this cluster.
-            resources=(f"{ecs_arn}:task-definition/{family}:*",),
+            resources=(aws_context.arn("ecs", f"task-definition/{family}:*"),),
             conditions=(Condition("ArnEquals", "ecs:cluster", (cluster.cluster_arn,)),),
         ),
         Statement(
             sid="TagJobTasksAtStart",
             # RunTask with propagated tags is authorized as ecs:TagResource on the new task too.
             actions=("ecs:TagResource",),
-            resources=(f"{ecs_arn}:task/{cluster.cluster_name}/*",),
+            resources=(aws_context.arn("ecs", f"task/{cluster.cluster_name}/*"),),
             conditions=(Condition("StringEquals", "ecs:CreateAction", ("RunTask",)),),
         ),
         Statement(

@@ -3,9 +3,11 @@ explicit links to other stacks' outputs."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from modules.aws_context import AwsContext
 from modules.cdk import (
     DataTerraformRemoteStateLocal,
     DataTerraformRemoteStateS3,
@@ -22,12 +24,11 @@ from modules.naming import repository_name, tags
 if TYPE_CHECKING:
     from modules.cdk import Construct
     from modules.config import PlatformConfig
+    from modules.outputs import RemoteState
 
 # Terraform runs in <repo>/cdktf.out/stacks/<stack>; local state paths are relative to it, so that
 # no absolute path ever lands in the output (cdktf issue 1723).
 REPO_ROOT_FROM_STACK_DIR = PurePosixPath("../../..")
-
-RemoteState = DataTerraformRemoteStateLocal | DataTerraformRemoteStateS3
 
 
 class PlatformStack(TerraformStack):
@@ -58,6 +59,21 @@ class PlatformStack(TerraformStack):
             )
             # S3-native locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no field for it.
             self.add_override("terraform.backend.s3.use_lockfile", state.use_lockfile)
+
+    @cached_property
+    def aws_context(self) -> AwsContext:
+        """This stack's Region, account and partition.
+
+        Built on first use, which declares the `account` and `partition` data sources: a stack
+        that names no ARN reads neither.
+        """
+        return AwsContext(
+            region=self.project.region,
+            account_id=aws.data_aws_caller_identity.DataAwsCallerIdentity(
+                self, "account"
+            ).account_id,
+            partition=aws.data_aws_partition.DataAwsPartition(self, "partition").partition,
+        )
 
     def remote_state(self, stack: str) -> RemoteState:
         """Another stack's outputs, read from its state (one data source per stack)."""

@@ -1,8 +1,8 @@
 """The cluster stack: where tasks run (network) and the ECS cluster.
 
-Applied first: every service stack reads its outputs through `remote_state("cluster")`. Task
-execution roles are not here: each service's stack has its own, limited to its own image
-repository and log group (task_definition.py).
+Applied first: every service stack reads its outputs (named in modules/outputs.py) through
+`remote_state("cluster")`. Task execution roles are not here: each service's stack has its own,
+limited to its own image repository and log group (task_definition.py).
 """
 
 from __future__ import annotations
@@ -11,20 +11,26 @@ from typing import TYPE_CHECKING
 
 from modules.cdk import aws
 from modules.config import CreatedNetwork
-from modules.constructs.network import ExistingPrivateNetwork, PrivateNetwork, egress_for
+from modules.constructs.network import (
+    ExistingPrivateNetwork,
+    ExistingPrivateNetworkProps,
+    PrivateNetwork,
+    PrivateNetworkProps,
+    egress_for,
+)
 from modules.naming import cluster_name
+from modules.outputs import (
+    CLUSTER_ARN,
+    CLUSTER_NAME,
+    PRIVATE_SUBNET_IDS,
+    TASK_SECURITY_GROUP_ID,
+    VPC_ID,
+)
 from modules.stacks.base import PlatformStack
 
 if TYPE_CHECKING:
     from modules.cdk import Construct
     from modules.config import PlatformConfig
-
-# Outputs other stacks read (README: "Links between stacks").
-PRIVATE_SUBNET_IDS = "private_subnet_ids"
-TASK_SECURITY_GROUP_ID = "task_security_group_id"
-CLUSTER_NAME = "cluster_name"
-CLUSTER_ARN = "cluster_arn"
-VPC_ID = "vpc_id"
 
 # Services pick their own strategy; one that does not gets on-demand Fargate, because a Spot
 # interruption mid-message costs a redelivery.
@@ -36,23 +42,23 @@ class ClusterStack(PlatformStack):
     def __init__(self, scope: Construct, name: str, config: PlatformConfig) -> None:
         super().__init__(scope, name, config)
         project = self.project.project
-        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
         network_config = self.project.network
         if isinstance(network_config, CreatedNetwork):
-            partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
             self.network: PrivateNetwork | ExistingPrivateNetwork = PrivateNetwork(
                 self,
                 "network",
-                project=project,
-                region=self.project.region,
-                account_id=account_id,
-                partition=partition,
-                network=network_config,
-                egress=egress_for(config, network_config),
+                PrivateNetworkProps(
+                    project=project,
+                    aws=self.aws_context,
+                    network=network_config,
+                    egress=egress_for(config, network_config),
+                ),
             )
         else:
             self.network = ExistingPrivateNetwork(
-                self, "network", project=project, network=network_config
+                self,
+                "network",
+                ExistingPrivateNetworkProps(project=project, network=network_config),
             )
 
         self.cluster = aws.ecs_cluster.EcsCluster(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modules.cdk import aws
 from modules.constructs.body_limits import BodyLimits, BodyLimitsProps
 from modules.constructs.ingest_api import IngestApi, IngestApiProps
 from modules.naming import log_group_name, resource_name
@@ -33,10 +32,8 @@ class IngestStack(PlatformStack):
     ) -> None:
         super().__init__(scope, name, config)
         self.api_spec = api
-        project, region = self.project.project, self.project.region
+        project = self.project.project
         api_name = resource_name(project, api.name)
-        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
-        partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
 
         self.api = IngestApi(
             self,
@@ -45,11 +42,10 @@ class IngestStack(PlatformStack):
                 name=api_name,
                 spec=api,
                 queue_arn=self.remote_state(api.feeds).get_string(QUEUE_ARN),
-                log_group_arn=f"arn:{partition}:logs:{region}:{account_id}:log-group:"
-                f"{log_group_name(project, api.name)}",
-                region=region,
-                account_id=account_id,
-                partition=partition,
+                log_group_arn=self.aws_context.arn(
+                    "logs", f"log-group:{log_group_name(project, api.name)}"
+                ),
+                aws=self.aws_context,
             ),
         )
         self.body_limits = BodyLimits(

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modules.cdk import aws
 from modules.config import WORKERS_DIR
 from modules.constructs.job_dispatch import JobDispatch, JobDispatchProps
 from modules.constructs.job_queue import JobQueue, JobQueueProps
-from modules.constructs.job_table import JobTable
-from modules.constructs.lambda_code import LambdaCode
+from modules.constructs.job_table import JobTable, JobTableProps
+from modules.constructs.lambda_code import LambdaCode, LambdaCodeProps
 from modules.constructs.task_definition import ClusterHandles, TaskDefinitionProps, add_worker_task
 from modules.iam import Statement
 from modules.naming import jobs_table_name, log_group_name, resource_name
@@ -47,10 +46,10 @@ class JobStack(PlatformStack):
         log_group = log_group_name(project, job.name)
         cluster = ClusterHandles.from_remote_state(self.remote_state("cluster"))
         alert_topic_arn = self.remote_state("logs").get_string(ALERT_TOPIC_ARN)
-        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
-        partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
 
-        self.status_table = JobTable(self, "status_table", name=jobs_table_name(project, job.name))
+        self.status_table = JobTable(
+            self, "status_table", JobTableProps(name=jobs_table_name(project, job.name))
+        )
         table = self.status_table.table
         self.job_queue = JobQueue(
             self,
@@ -73,9 +72,7 @@ class JobStack(PlatformStack):
                 image_build=self.image.build,
                 repository_arn=self.image.repository.arn,
                 log_group=log_group,
-                region=region,
-                partition=partition,
-                account_id=account_id,
+                aws=self.aws_context,
                 environment={
                     "AWS_REGION": region,
                     "SERVICE_NAME": job.name,
@@ -94,9 +91,9 @@ class JobStack(PlatformStack):
         self.code = LambdaCode(
             self,
             "platform_code",
-            root=config.root / WORKERS_DIR,
-            entries=LAMBDA_FILES,
-            name=LAMBDA_BUNDLE_NAME,
+            LambdaCodeProps(
+                root=config.root / WORKERS_DIR, entries=LAMBDA_FILES, name=LAMBDA_BUNDLE_NAME
+            ),
         )
         self.dispatch = JobDispatch(
             self,
@@ -115,9 +112,7 @@ class JobStack(PlatformStack):
                 execution_role_arn=self.task.execution_role.arn,
                 container=job.containers[0].name,
                 log_group=log_group,
-                partition=partition,
-                region=region,
-                account_id=account_id,
+                aws=self.aws_context,
                 alert_topic_arn=alert_topic_arn,
             ),
         )

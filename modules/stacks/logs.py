@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from modules.cdk import aws
 from modules.config import IngestSpec
-from modules.constructs.alert_topic import AlertTopic
-from modules.constructs.api_gateway_logging import ApiGatewayLogging
-from modules.constructs.slack_alerts import SlackAlerts
+from modules.constructs.alert_topic import AlertTopic, AlertTopicProps
+from modules.constructs.api_gateway_logging import ApiGatewayLogging, ApiGatewayLoggingProps
+from modules.constructs.slack_alerts import SlackAlerts, SlackAlertsProps
 from modules.constructs.task_failure_alerts import TaskFailureAlerts, TaskFailureAlertsProps
 from modules.naming import chat_alert_topic_name, cluster_name, log_group_name
 from modules.stacks.base import PlatformStack
@@ -45,16 +45,13 @@ class LogsStack(PlatformStack):
             )
             for service in config.services
         }
-        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
-        partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
+        aws_context = self.aws_context
         self.alerts = AlertTopic(
             self,
             "alerts",
-            project=project,
-            region=region,
-            account_id=account_id,
-            partition=partition,
-            emails=self.project.alert_emails,
+            AlertTopicProps(
+                project=project, aws=aws_context, emails=tuple(self.project.alert_emails)
+            ),
         )
         # Chatbot relays only formats it knows (alarms, its custom notifications), so failures go
         # to Slack in its format through a topic of their own; email keeps plain text.
@@ -66,10 +63,12 @@ class LogsStack(PlatformStack):
             self.slack = SlackAlerts(
                 self,
                 "slack",
-                project=project,
-                partition=partition,
-                slack=slack,
-                topic_arns=(self.alerts.topic.arn, chat_topic_arn),
+                SlackAlertsProps(
+                    project=project,
+                    aws=aws_context,
+                    slack=slack,
+                    topic_arns=(self.alerts.topic.arn, chat_topic_arn),
+                ),
             )
         self.task_failures = TaskFailureAlerts(
             self,
@@ -77,8 +76,7 @@ class LogsStack(PlatformStack):
             TaskFailureAlertsProps(
                 project=project,
                 region=region,
-                cluster_arn=f"arn:{partition}:ecs:{region}:{account_id}:cluster/"
-                f"{cluster_name(project)}",
+                cluster_arn=aws_context.arn("ecs", f"cluster/{cluster_name(project)}"),
                 alert_topic_arn=self.alerts.topic.arn,
                 chat_topic_arn=chat_topic_arn,
             ),
@@ -89,10 +87,7 @@ class LogsStack(PlatformStack):
             self.api_gateway_logging = ApiGatewayLogging(
                 self,
                 "api_gateway_logging",
-                project=project,
-                region=region,
-                account_id=account_id,
-                partition=partition,
+                ApiGatewayLoggingProps(project=project, aws=aws_context),
             )
         self.output(
             ALERT_TOPIC_ARN, self.alerts.topic.arn, "ARN of the SNS topic every alarm notifies."

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modules.cdk import aws
 from modules.constructs.fargate_service import FargateService, FargateServiceProps
 from modules.constructs.task_definition import ClusterHandles
 from modules.iam import Statement, sid_word
@@ -34,8 +33,6 @@ class ProducerStack(PlatformStack):
         cluster = ClusterHandles.from_remote_state(self.remote_state("cluster"))
         consumer = self.remote_state(service.sends_to)
         queue_url, queue_arn = consumer.get_string(QUEUE_URL), consumer.get_string(QUEUE_ARN)
-        account_id = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "account").account_id
-        partition = aws.data_aws_partition.DataAwsPartition(self, "partition").partition
 
         self.image = self.worker_image(service.name)
         self.fargate = FargateService(
@@ -49,9 +46,7 @@ class ProducerStack(PlatformStack):
                 image_build=self.image.build,
                 repository_arn=self.image.repository.arn,
                 log_group=log_group_name(project, service.name),
-                region=region,
-                partition=partition,
-                account_id=account_id,
+                aws=self.aws_context,
                 environment={
                     "AWS_REGION": region,
                     "QUEUE_URL": queue_url,

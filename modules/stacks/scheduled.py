@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modules.cdk import aws
 from modules.constructs.scheduled_task import ScheduledFargateTask, ScheduledFargateTaskProps
 from modules.constructs.task_definition import ClusterHandles
 from modules.iam import Statement, sid_word
@@ -59,11 +58,7 @@ class ScheduledStack(PlatformStack):
                 image_build=self.image.build,
                 repository_arn=self.image.repository.arn,
                 log_group=log_group_name(project, job.name),
-                region=region,
-                account_id=aws.data_aws_caller_identity.DataAwsCallerIdentity(
-                    self, "account"
-                ).account_id,
-                partition=aws.data_aws_partition.DataAwsPartition(self, "partition").partition,
+                aws=self.aws_context,
                 environment=environment,
                 task_role_statements=statements,
                 alert_topic_arn=self.remote_state("logs").get_string(ALERT_TOPIC_ARN),

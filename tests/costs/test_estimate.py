@@ -98,7 +98,7 @@ def test_usage_says_how_it_was_counted(config: PlatformConfig, stacks: Stacks) -
     assert fargate.monthly == pytest.approx(HOURS * (0.25 * 0.04048 + 0.5 * 0.004445))
     consumer_usage = [line for line in result.stack("consumer").lines if not line.fixed]
     assert [line.item for line in consumer_usage] == ["Fargate", "SQS"]
-    assert "simulated: seed, 24 h" in consumer_usage[0].detail
+    assert "simulated: producer, 24 h" in consumer_usage[0].detail
     reporter = [line.detail for line in result.stack("reporter").lines if not line.fixed]
     assert reporter[0].startswith("2,920 runs x 1 task(s) x 60 s")
 

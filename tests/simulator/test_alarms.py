@@ -26,7 +26,8 @@ BURST_AT = 630.0
 FIRST_PERIOD_END = 660.0
 
 
-def seed_policy() -> ConsumerSpec:
+def reference_queue_depth_policy() -> ConsumerSpec:
+    """The reference design's target tracking on 3 visible messages, with its 1 to 3 tasks."""
     return consumer({"mode": "queue-depth", "min_tasks": 1, "max_tasks": 3})
 
 
@@ -34,7 +35,7 @@ def seed_policy() -> ConsumerSpec:
 def test_target_tracking_scales_out_after_three_datapoints(delay: float) -> None:
     timings = replace(Timings(), metric_publication_delay_seconds=delay)
 
-    result = run(seed_policy(), [BURST_AT] * 100, timings=timings)
+    result = run(reference_queue_depth_policy(), [BURST_AT] * 100, timings=timings)
 
     first = result.activities[0]
     assert first.at == FIRST_PERIOD_END + 2 * 60 + delay
@@ -44,13 +45,13 @@ def test_target_tracking_scales_out_after_three_datapoints(delay: float) -> None
 def test_scale_out_datapoints_are_a_timing_override() -> None:
     timings = replace(Timings(), target_tracking_scale_out_datapoints=5)
 
-    result = run(seed_policy(), [BURST_AT] * 100, timings=timings)
+    result = run(reference_queue_depth_policy(), [BURST_AT] * 100, timings=timings)
 
     assert result.activities[0].at == FIRST_PERIOD_END + 4 * 60 + 60
 
 
 def test_target_tracking_scales_in_after_fifteen_datapoints_below_ninety_percent() -> None:
-    result = run(seed_policy(), [BURST_AT] * 100)
+    result = run(reference_queue_depth_policy(), [BURST_AT] * 100)
 
     scale_in = next(a for a in result.activities if a.to_capacity < a.from_capacity)
     # The last datapoint at or above 0.9 x target (2.7 visible) before the scale-in:
@@ -130,7 +131,7 @@ def test_an_inactive_queue_delays_scale_from_zero_by_fifteen_minutes(
 
 
 def test_a_service_that_keeps_tasks_running_keeps_its_queue_active() -> None:
-    result = run(seed_policy(), [3630.0], hours=2)
+    result = run(reference_queue_depth_policy(), [3630.0], hours=2)
 
     assert result.scenario.queue_starts_active
     assert result.latencies == [60.0]

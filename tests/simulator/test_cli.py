@@ -39,11 +39,11 @@ def write_repo(root: Path, scaling: str = "") -> Path:
     [
         (["--workload", "poisson:fast"], "RATE must be a positive number"),
         (["--workload", "trace:absent.csv"], "absent.csv: file not found"),
-        (["--workload", "seed", "--handler", "fixed:-1"], "handler time 'fixed:-1'"),
-        (["--workload", "seed", "--timing", "nonsense=1"], "--timing 'nonsense=1'"),
-        (["--workload", "seed", "--timing", "task_start_seconds=-5"], "must be a number >= 0"),
-        (["--workload", "seed", "--hours", "0"], "must be a positive number"),
-        (["--workload", "seed", "--failure-rate", "1"], "below 1"),
+        (["--workload", "producer", "--handler", "fixed:-1"], "handler time 'fixed:-1'"),
+        (["--workload", "producer", "--timing", "nonsense=1"], "--timing 'nonsense=1'"),
+        (["--workload", "producer", "--timing", "task_start_seconds=-5"], "must be a number >= 0"),
+        (["--workload", "producer", "--hours", "0"], "must be a positive number"),
+        (["--workload", "producer", "--failure-rate", "1"], "below 1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -61,7 +61,7 @@ def test_bad_input_is_one_line_and_exit_2(
 
 def test_argparse_errors_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["simulate", "--workload", "seed"])
+        main(["simulate", "--workload", "producer"])
 
     assert exited.value.code == 2
     err = capsys.readouterr().err
@@ -78,7 +78,7 @@ def test_unknown_service(
 ) -> None:
     root = write_repo(tmp_path)
 
-    code = main(["simulate", "--service", service, "--workload", "seed", "--root", str(root)])
+    code = main(["simulate", "--service", service, "--workload", "producer", "--root", str(root)])
 
     assert code == 2
     assert fragment in capsys.readouterr().err
@@ -92,7 +92,7 @@ def test_invalid_config_and_compare_file_are_one_line(
     compare.write_text("scaling:\n  mode: queue-depth\n  target_visible_messages: 0\n")
 
     bad_config = main(
-        ["simulate", "--service", "worker", "--workload", "seed", "--root", str(root)]
+        ["simulate", "--service", "worker", "--workload", "producer", "--root", str(root)]
     )
     bad_config_err = capsys.readouterr().err
     good = write_repo(tmp_path / "good")
@@ -102,7 +102,7 @@ def test_invalid_config_and_compare_file_are_one_line(
             "--service",
             "worker",
             "--workload",
-            "seed",
+            "producer",
             "--root",
             str(good),
             "--stacks",
@@ -151,8 +151,8 @@ def test_simulate_compares_policies_in_one_table_and_one_png(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_stacks: Path
 ) -> None:
     root = write_repo(tmp_path)
-    seed_policy = tmp_path / "seed.yaml"
-    seed_policy.write_text("scaling:\n  mode: queue-depth\n")
+    queue_depth_policy = tmp_path / "queue-depth.yaml"
+    queue_depth_policy.write_text("scaling:\n  mode: queue-depth\n")
     plot = tmp_path / "out/plot.png"
 
     code = main(
@@ -169,7 +169,7 @@ def test_simulate_compares_policies_in_one_table_and_one_png(
             "--stacks",
             str(repo_stacks),
             "--compare",
-            str(seed_policy),
+            str(queue_depth_policy),
             "--plot",
             str(plot),
         ]
@@ -285,12 +285,19 @@ def test_plot_names_differ_by_options_and_omit_defaults() -> None:
 
     def name(*extra: str) -> str:
         args = _parser().parse_args(
-            ["simulate", "--service", "consumer", "--workload", "seed+burst:1000@2h~60s", *extra]
+            [
+                "simulate",
+                "--service",
+                "consumer",
+                "--workload",
+                "producer+burst:1000@2h~60s",
+                *extra,
+            ]
         )
         return _plot_name("consumer", args)
 
     plain, other = name(), name("--idle-task-metric", "zero", "--hours", "6")
-    assert plain.startswith("consumer-seed-burst-1000-2h-60s-")
+    assert plain.startswith("consumer-producer-burst-1000-2h-60s-")
     assert "idle-task-metric" not in plain
     assert "idle-task-metric-zero" in other and "hours-6.0" in other
     assert plain != other != name("--idle-task-metric", "zero", "--hours", "7")
@@ -299,7 +306,7 @@ def test_plot_names_differ_by_options_and_omit_defaults() -> None:
 @pytest.mark.parametrize("window", ["3h-1h", "x-2h", "2h"])
 def test_a_bad_window_is_one_line(window: str, capsys: pytest.CaptureFixture[str]) -> None:
     code = exit_code(
-        ["simulate", "--service", "consumer", "--workload", "seed", "--window", window]
+        ["simulate", "--service", "consumer", "--workload", "producer", "--window", window]
     )
 
     assert code == 2

@@ -81,7 +81,7 @@ def test_a_pinned_task_is_billed_for_the_whole_run() -> None:
 
 
 def test_same_seed_same_answer_other_seed_other_answer(backlog_spec: ConsumerSpec) -> None:
-    workload = parse_workload("seed+burst:300@1h")
+    workload = parse_workload("producer+burst:300@1h")
 
     def once(seed: int) -> tuple[list[float], list[object]]:
         arrivals = workload.arrivals(random.Random(seed), 4 * 3600)

@@ -74,7 +74,7 @@ def test_backlog_mode_adds_the_zero_steps_only_with_min_zero(
     assert (tracking.high.evaluation_periods, tracking.low.evaluation_periods) == (3, 15)
 
 
-def test_queue_depth_mode_is_the_seed() -> None:
+def test_queue_depth_mode_is_the_reference_target_tracking() -> None:
     spec = consumer({"mode": "queue-depth"})
 
     plan = mode_of(spec).plan(spec, Timings())
@@ -165,7 +165,7 @@ def test_step_constants_agree_with_the_deployed_construct() -> None:
     assert constants["STEP_ALARM_MINUTES"] == STEP_ALARM_DATAPOINTS
 
 
-def test_steps_mode_is_the_seeds_step_list_with_a_high_backlog_policy() -> None:
+def test_steps_mode_is_the_reference_step_list_with_a_high_backlog_policy() -> None:
     spec = consumer({"mode": "steps"})
 
     plan = mode_of(spec).plan(spec, Timings())
@@ -204,7 +204,7 @@ def test_steps_mode_is_the_seeds_step_list_with_a_high_backlog_policy() -> None:
         (2, 1, 100, 2),  # +0.67 rounds up to 1
     ],
 )
-def test_steps_ask_for_the_seeds_adjustments(
+def test_steps_ask_for_the_reference_adjustments(
     policy_index: int, capacity: int, visible: int, wanted: int
 ) -> None:
     spec = consumer({"mode": "steps"})
@@ -216,7 +216,7 @@ def test_steps_ask_for_the_seeds_adjustments(
 
 
 def test_steps_start_tasks_for_a_burst_and_stop_them_all_when_it_is_handled() -> None:
-    # Given the seed's steps and a burst of 200 messages after 10 quiet minutes
+    # Given the reference design's steps and a burst of 200 messages after 10 quiet minutes
     spec = consumer({"mode": "steps"})
 
     # When simulated for two hours

@@ -11,8 +11,8 @@ import pytest
 from simulator.workload import (
     Burst,
     Combined,
+    ExampleProducer,
     Poisson,
-    SeedUniform,
     WorkloadError,
     parse_workload,
 )
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def test_seed_workload_sends_every_10_to_60_seconds() -> None:
-    times = parse_workload("seed").arrivals(random.Random(3), 24 * 3600)
+def test_producer_workload_sends_every_10_to_60_seconds() -> None:
+    times = parse_workload("producer").arrivals(random.Random(3), 24 * 3600)
 
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= 10
@@ -32,7 +32,7 @@ def test_seed_workload_sends_every_10_to_60_seconds() -> None:
 
 
 def test_same_seed_same_arrivals_other_seed_other_arrivals() -> None:
-    workload = parse_workload("seed+poisson:2")
+    workload = parse_workload("producer+poisson:2")
 
     first = workload.arrivals(random.Random(7), 3600)
     again = workload.arrivals(random.Random(7), 3600)
@@ -61,12 +61,12 @@ def test_burst_sends_n_messages_at_t() -> None:
 
 
 def test_combined_workloads_merge_in_time_order() -> None:
-    workload = parse_workload("seed+burst:100@1h")
+    workload = parse_workload("producer+burst:100@1h")
 
     times = workload.arrivals(random.Random(1), 2 * 3600)
 
     assert isinstance(workload, Combined)
-    assert isinstance(workload.parts[0], SeedUniform)
+    assert isinstance(workload.parts[0], ExampleProducer)
     assert times == sorted(times)
     assert times.count(3600.0) == 100
 
@@ -74,9 +74,9 @@ def test_combined_workloads_merge_in_time_order() -> None:
 @pytest.mark.parametrize(
     ("spec", "fragment"),
     [
-        ("", "expected seed, poisson:RATE"),
-        ("uniform", "expected seed, poisson:RATE"),
-        ("seed:5", "expected seed, poisson:RATE"),
+        ("", "expected producer, poisson:RATE"),
+        ("uniform", "expected producer, poisson:RATE"),
+        ("producer:5", "expected producer, poisson:RATE"),
         ("poisson:", "RATE must be a positive number"),
         ("poisson:-1", "RATE must be a positive number"),
         ("poisson:0", "RATE must be a positive number"),
@@ -85,8 +85,8 @@ def test_combined_workloads_merge_in_time_order() -> None:
         ("burst:0@10m", "expected burst:N@T"),
         ("burst:ten@10m", "expected burst:N@T"),
         ("burst:10@soon", "is not a duration"),
-        ("seed+", "expected seed, poisson:RATE"),
-        ("trace:", "expected seed, poisson:RATE"),
+        ("producer+", "expected producer, poisson:RATE"),
+        ("trace:", "expected producer, poisson:RATE"),
     ],
 )
 def test_bad_workload_specs_say_what_is_allowed(spec: str, fragment: str) -> None:
