@@ -40,9 +40,9 @@ from modules.ingest_contract import (
     MISSING_MESSAGE,
     NOT_FOUND,
     QUEUE_REJECTED,
+    QUEUE_ROUTE_PARAMETER,
+    QUEUE_ROUTE_REPLY,
     QUEUE_UNAVAILABLE,
-    SEED_PARAMETER,
-    SEED_REPLY,
     STAGE,
     UNSUPPORTED_MEDIA_TYPE,
     ErrorReply,
@@ -168,19 +168,20 @@ def _messages(request: Request, contract: IngestContract, send: Sender) -> Reply
     return _send(request, request.body.decode("utf-8"), message_id_reply, send)
 
 
-def _seed(request: Request, _: IngestContract, send: Sender) -> Reply:
+def _queue_route(request: Request, _: IngestContract, send: Sender) -> Reply:
     # Parameter validation comes first (method request), the media type at the integration.
-    values = parse_qs(urlsplit(request.target).query, keep_blank_values=True).get(SEED_PARAMETER)
+    query = parse_qs(urlsplit(request.target).query, keep_blank_values=True)
+    values = query.get(QUEUE_ROUTE_PARAMETER)
     if not values or not values[-1].strip():
         return Reply.error(MISSING_MESSAGE)
     if not _is_json(request):
         return Reply.error(UNSUPPORTED_MEDIA_TYPE)
-    return _send(request, values[-1], lambda _message_id: SEED_REPLY, send)
+    return _send(request, values[-1], lambda _message_id: QUEUE_ROUTE_REPLY, send)
 
 
 _ROUTES: dict[Route, Callable[[Request, IngestContract, Sender], Reply]] = {
     Route.MESSAGES: _messages,
-    Route.SEED: _seed,
+    Route.QUEUE: _queue_route,
 }
 
 

@@ -27,9 +27,9 @@ __all__ = [
     "MISSING_MESSAGE",
     "NOT_FOUND",
     "QUEUE_REJECTED",
+    "QUEUE_ROUTE_PARAMETER",
+    "QUEUE_ROUTE_REPLY",
     "QUEUE_UNAVAILABLE",
-    "SEED_PARAMETER",
-    "SEED_REPLY",
     "STAGE",
     "UNSUPPORTED_MEDIA_TYPE",
     "ErrorReply",
@@ -44,7 +44,7 @@ class Route(StrEnum):
     """The routes an ingest API may serve (its spec's `routes` lists which)."""
 
     MESSAGES = "POST /messages"
-    SEED = "GET /queue"  # the seed's route: GET /queue?message=<text>
+    QUEUE = "GET /queue"  # the message in a query string: GET /queue?message=<text>
 
     @property
     def method(self) -> str:
@@ -59,7 +59,7 @@ class Route(StrEnum):
 STAGE = "v1"
 JSON = "application/json"
 # GET /queue's query parameter that becomes the message body.
-SEED_PARAMETER = "message"
+QUEUE_ROUTE_PARAMETER = "message"
 # A client's key for one logical message, kept on every retry of it; the consumer's runtime
 # reads the message attribute (workers/runtime/message.py IDEMPOTENCY_KEY_ATTRIBUTE).
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -96,7 +96,9 @@ INVALID_BODY = ErrorReply(
     400, "INVALID_BODY", "the body is not JSON that matches the API's request schema"
 )
 MISSING_MESSAGE = ErrorReply(
-    400, "MISSING_PARAMETER", f"GET /queue needs a non-empty {SEED_PARAMETER} query parameter"
+    400,
+    "MISSING_PARAMETER",
+    f"GET /queue needs a non-empty {QUEUE_ROUTE_PARAMETER} query parameter",
 )
 QUEUE_REJECTED = ErrorReply(400, "QUEUE_REJECTED", "the queue rejected the message")
 QUEUE_UNAVAILABLE = ErrorReply(502, "QUEUE_UNAVAILABLE", "the message was not queued; retry")
@@ -111,8 +113,8 @@ def message_id_reply(message_id: str) -> str:
     return json.dumps({"message_id": message_id})
 
 
-# GET /queue's 200 body, as the seed answered.
-SEED_REPLY = json.dumps({"done": True})
+# GET /queue's 200 body, the reference design's answer: it names no message id.
+QUEUE_ROUTE_REPLY = json.dumps({"done": True})
 
 
 def check_request_schema(schema: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from devtools.terraform_offline import OfflineValidator, Toolchain, ToolchainMis
 from modules.cdk import aws
 from modules.config import IngestSpec, load_config
 from modules.constructs.body_limits import inspection_limit
-from modules.constructs.ingest_api import ACCESS_LOG_FIELDS, SEND_TEMPLATES
+from modules.constructs.ingest_api import ACCESS_LOG_FIELDS, ROUTE_CONSTRUCT_IDS, SEND_TEMPLATES
 from modules.ingest_contract import (
     BODY_REQUIRED,
     IDEMPOTENCY_ATTRIBUTE,
@@ -201,7 +201,7 @@ def test_each_route_sends_to_the_consumers_queue_with_the_integration_role(
 ) -> None:
     # Given a route of the repository's API
     stack = stacks["ingest"]
-    name = route.name.lower()
+    name = ROUTE_CONSTRUCT_IDS[route]
 
     # When reading its integration
     integration = by_construct(stack, INTEGRATION)[f"{name}_integration"]
@@ -232,7 +232,7 @@ def test_the_templates_send_the_body_or_parameter_and_the_idempotency_key() -> N
     assert IDEMPOTENCY_ATTRIBUTE == IDEMPOTENCY_KEY_ATTRIBUTE
     for route, expression in (
         (Route.MESSAGES, "$input.body"),
-        (Route.SEED, "$input.params('message')"),
+        (Route.QUEUE, "$input.params('message')"),
     ):
         template = SEND_TEMPLATES[route]
         assert f"Action=SendMessage&MessageBody=$util.urlEncode({expression})" in template
