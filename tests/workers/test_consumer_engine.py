@@ -64,7 +64,7 @@ def test_it_long_polls_and_never_asks_for_more_than_its_free_slots(
     assert queue_counts(sqs, queue_pair.url) == (3, 0)
 
 
-def test_deletes_ending_within_one_linger_go_in_one_batch(
+def test_deletes_ending_within_one_linger_are_batched(
     sqs: SQSClient, queue_pair: QueuePair
 ) -> None:
     deletes: list[int] = []
@@ -85,10 +85,12 @@ def test_deletes_ending_within_one_linger_go_in_one_batch(
     with running_consumer(sqs, settings, staggered):
         wait_empty(sqs, queue_pair.url, timeout=10)
 
-    # then the first delete to come due takes the lingering others along: one request, not
-    # one per deadline
+    # then every message was deleted once, in fewer requests than messages: the deletes were
+    # batched (that the first one due takes all the others along is exact on a fake clock, in
+    # test_outbox_timing.py; here a loaded machine may split the batch)
     assert sorted(handled) == sorted(keys)
-    assert deletes == [7]
+    assert sum(deletes) == len(keys)
+    assert len(deletes) < len(keys)
 
 
 def test_messages_a_receive_in_flight_brings_back_after_stop_are_released_at_once(

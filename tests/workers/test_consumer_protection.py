@@ -57,8 +57,9 @@ def test_protected_before_receiving_renewed_while_holding_released_after_deletes
     def slow(_message: Message) -> None:
         time.sleep(1.2)  # the work itself: long enough for several renewals
 
-    with fake_agent(timeline) as agent, running_consumer(
-        sqs, settings, slow, TaskProtection(agent.uri, timeout=1)
+    with (
+        fake_agent(timeline) as agent,
+        running_consumer(sqs, settings, slow, TaskProtection(agent.uri, timeout=1)),
     ):
         wait_empty(sqs, queue_pair.url, timeout=10)
         wait_until(lambda: "unprotect" in timeline.names(), 10, "the release")
@@ -68,7 +69,8 @@ def test_protected_before_receiving_renewed_while_holding_released_after_deletes
     last_delete = len(names) - 1 - names[::-1].index("DeleteMessageBatch")
     release = names.index("unprotect")
     assert first_protect < names.index("receive sent"), "received before it was protected"
-    assert names[first_protect:last_delete].count("protect") >= 3, "not renewed while holding"
+    # the first protection and at least one renewal (exactly when: test_protection_timing.py)
+    assert names[first_protect:last_delete].count("protect") >= 2, "not renewed while holding"
     assert release > last_delete, "released before the deletes were flushed"
     (_, _, request), *_ = [event for event in timeline.events() if event[1] == "protect"]
     assert request == {"path": "/v1/fake-task" + STATE_PATH, "ProtectionEnabled": True,
@@ -89,16 +91,18 @@ def test_an_agent_that_hangs_or_refuses_does_not_stop_the_work(
         with lock:
             handled.append(message.idempotency_key)
 
-    began = time.monotonic()
-    with fake_agent(timeline, mode) as agent, running_consumer(
-        sqs, fast_settings(queue_pair), record, TaskProtection(agent.uri, timeout=0.5)
+    with (
+        fake_agent(timeline, mode) as agent,
+        running_consumer(
+            sqs, fast_settings(queue_pair), record, TaskProtection(agent.uri, timeout=0.5)
+        ),
     ):
         wait_empty(sqs, queue_pair.url, timeout=10)
-        took = time.monotonic() - began
 
+    # every message handled though the task was never protected (that a failed agent costs no
+    # further wait is exact on a fake clock, in test_protection_timing.py)
     assert sorted(handled) == sorted(keys)
     assert timeline.names()[0] == "protect"  # it did try
-    assert took < 4, "the agent stalled the work"
     assert any(r.getMessage() == "task protection failed" for r in caplog.records)
 
 

@@ -102,13 +102,17 @@ def test_visibility_is_never_extended_past_the_limit_since_the_receive(
         release.wait(timeout=30)
 
     settings = fast_settings(queue_pair, concurrency=1, visibility_timeout=2, max_hold=4)
+    before_receive = time.monotonic()
     with running_consumer(sqs, settings, hang):
         assert started.wait(timeout=10)
-        began = time.monotonic()
         # then the heartbeat extends it past 2 s, but it reappears once the limit is reached
         wait_until(lambda: queue_counts(sqs, queue_pair.url)[0] == 1, 10, "the message visible")
-        hidden_for = time.monotonic() - began
+        hidden_for = time.monotonic() - before_receive
         release.set()
 
-    assert 3 <= hidden_for <= 5.5
-    assert [r.getMessage() for r in caplog.records].count("visibility limit reached") == 1
+    # At least the first extension's 2 s after the heartbeat's 1 s lead; how long exactly, and
+    # never past the limit, is checked on a fake clock in test_outbox_timing.py.
+    assert hidden_for >= 3
+    messages = [record.getMessage() for record in caplog.records]
+    assert "visibility extended" in messages
+    assert messages.count("visibility limit reached") == 1
