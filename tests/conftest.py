@@ -23,3 +23,12 @@ def moto_server() -> Iterator[MotoServer]:
     """One real moto_server for the session; tests create their own uniquely named queues."""
     with running_moto_server() as server:
         yield server
+
+
+@pytest.fixture
+def fresh_copy(tmp_path: Path) -> Path:
+    """A copy of the repository as a clone holds it (with work not committed yet), sharing the
+    installed venv: for tests that run make in it."""
+    from tests.helpers.repository import make_fresh_copy
+
+    return make_fresh_copy(tmp_path / "repo")

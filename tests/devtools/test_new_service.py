@@ -21,14 +21,13 @@ from modules.config import SERVICE_FILE, ServiceBase, load_config
 from modules.config.limits import NAME_LIMITS, NameLimit
 from tests.conftest import REPO_ROOT
 from tests.infra.conftest import repo_copy
-from tests.test_quickstart import fresh_copy
 from workers.runtime.kinds import KINDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-__all__ = ["fresh_copy", "repo_copy"]  # fixtures of other tests, used here too
+__all__ = ["repo_copy"]  # the infrastructure tests' fixture, used here too
 
 OWN_FILES = ["__init__.py", "handler.py", "requirements.txt", SERVICE_FILE, "test_handler.py"]
 MAKE_TIMEOUT_SECONDS = 300

@@ -18,7 +18,6 @@ import pytest
 
 from devtools import fake_docker
 from tests.conftest import REPO_ROOT
-from tests.test_quickstart import fresh_copy
 from tests.workers.processes import WORKER_MODULE, WorkerProcess
 from tests.workers.sqs_testing import client_for, new_queue
 
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
 
     from devtools.moto_server import MotoServer
 
-__all__ = ["fresh_copy"]  # the quick start's fixture: a fresh copy with the installed venv
 
 SECTION = "## Adding a service"
 STEP_TIMEOUT_SECONDS = 300
