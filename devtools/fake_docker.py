@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -44,10 +43,23 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from modules.dockerfile import (
+    KEYWORDS,
+    DockerfileSyntaxError,
+    expand,
+    is_remote_source,
+    json_list,
+    parse,
+    split_flags,
+    words,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from mypy_boto3_ecr import ECRClient
+
+    from modules.dockerfile import Dockerfile, Instruction
 
 STATE_ENV = "FAKE_DOCKER_STATE"
 FAIL_ENV = "FAKE_DOCKER_FAIL"
@@ -76,28 +88,6 @@ IMAGE_REFERENCE = re.compile(
     rf"(?P<registry>{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?)"
     rf"/(?P<repository>{_COMPONENT}(?:/{_COMPONENT})*)"
     r"(?::(?P<tag>\w[\w.-]{0,127}))?"
-)
-INSTRUCTIONS = frozenset(
-    {
-        "ADD",
-        "ARG",
-        "CMD",
-        "COPY",
-        "ENTRYPOINT",
-        "ENV",
-        "EXPOSE",
-        "FROM",
-        "HEALTHCHECK",
-        "LABEL",
-        "MAINTAINER",
-        "ONBUILD",
-        "RUN",
-        "SHELL",
-        "STOPSIGNAL",
-        "USER",
-        "VOLUME",
-        "WORKDIR",
-    }
 )
 COPY_FLAGS = {"COPY": {"from", "chown", "chmod", "link"}, "ADD": {"chown", "chmod", "link"}}
 
@@ -174,133 +164,6 @@ def _compact_json(value: object) -> str:
 
 
 @dataclass(frozen=True)
-class Instruction:
-    line: int
-    keyword: str
-    text: str  # the arguments, continuation lines joined
-
-
-def instructions(text: str) -> list[Instruction]:
-    """Logical instructions: continuation lines joined; comments and blank lines dropped, also
-    inside a continuation, as docker does."""
-    escape = escape_character(text)
-    found: list[Instruction] = []
-    parts: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        start = start if parts else number
-        if stripped.endswith(escape):
-            parts.append(raw.rstrip()[: -len(escape)])
-            continue
-        found.append(_instruction(start, "".join([*parts, raw])))
-        parts = []
-    if parts:
-        found.append(_instruction(start, "".join(parts)))
-    return found
-
-
-def escape_character(text: str) -> str:
-    """The `# escape=` parser directive (backslash by default; Windows Dockerfiles use `)."""
-    for line in text.splitlines():
-        directive = re.fullmatch(r"\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*", line)
-        if directive is None:
-            break
-        if directive[1].lower() == "escape":
-            return directive[2]
-    return "\\"
-
-
-def _instruction(line: int, joined: str) -> Instruction:
-    keyword, *rest = joined.split(maxsplit=1)
-    return Instruction(line, keyword.upper(), rest[0].strip() if rest else "")
-
-
-_VARIABLE = (
-    r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?::(?P<op>[-+])(?P<word>[^}]*))?\}"
-    r"|(?P<plain>[A-Za-z_]\w*))"
-)
-
-
-@functools.cache
-def _token_pattern(escape: str) -> re.Pattern[str]:
-    esc = re.escape(escape)
-    return re.compile(
-        rf"(?P<space>\s+)|'(?P<single>[^']*)'|\"(?P<double>(?:[^\"{esc}]|{esc}.)*)\""
-        rf"|{esc}(?P<escaped>.)|(?P<variable>{_VARIABLE})|(?P<other>[^\s'\"{esc}$]+|\$)"
-        r"|(?P<bad>.)",
-        re.S,
-    )
-
-
-def words(text: str, variables: Mapping[str, str], escape: str = "\\") -> list[str]:
-    """Split as Dockerfile instructions do: quotes group, the escape character quotes the next
-    character, and $VAR, ${VAR}, ${VAR:-default}, ${VAR:+alternative} expand outside single
-    quotes (an unset variable is empty)."""
-    result: list[str] = []
-    current: list[str] | None = None  # None: between words ("" is a word)
-    for token in _token_pattern(escape).finditer(text):
-        if token.lastgroup == "space":
-            if current is not None:
-                result.append("".join(current))
-            current = None
-            continue
-        current = current if current is not None else []
-        current.append(_token_value(token, variables, escape))
-    if current is not None:
-        result.append("".join(current))
-    return result
-
-
-def _token_value(token: re.Match[str], variables: Mapping[str, str], escape: str) -> str:
-    kind = token.lastgroup
-    if kind == "bad":
-        raise FakeDockerError(
-            f"ERROR: failed to solve: unterminated quote or escape in {token.string!r}"
-        )
-    if kind == "double":
-        return expand(token["double"], variables, escape)
-    if kind == "variable":
-        return _substitute(token, variables, escape)
-    return token[kind or "other"]
-
-
-def expand(text: str, variables: Mapping[str, str], escape: str = "\\") -> str:
-    """Variables and escapes in text without word splitting (inside double quotes)."""
-    pattern = rf"{re.escape(escape)}(?P<escaped>.)|{_VARIABLE}"
-    return re.sub(
-        pattern,
-        lambda match: match["escaped"] or _substitute(match, variables, escape),
-        text,
-        flags=re.S,
-    )
-
-
-def _substitute(match: re.Match[str], variables: Mapping[str, str], escape: str) -> str:
-    value = variables.get(match["braced"] or match["plain"], "")
-    if match["op"] == "-":
-        return value or expand(match["word"], variables, escape)
-    if match["op"] == "+":
-        return expand(match["word"], variables, escape) if value else ""
-    return value
-
-
-def _json_list(text: str) -> list[str] | None:
-    """The exec (JSON) form's list, or None for the shell form, as docker decides."""
-    if not text.startswith("["):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
-    return None
-
-
-@dataclass(frozen=True)
 class Copy:
     line: int
     keyword: str  # COPY or ADD
@@ -359,9 +222,16 @@ def unconsumed_build_args(text: str, build_args: Mapping[str, str]) -> list[str]
 
 
 def _parse(text: str, build_args: Mapping[str, str]) -> _Parsing:
-    parsing = _Parsing(escape_character(text), build_args)
-    for instruction in instructions(text):
-        if instruction.keyword not in INSTRUCTIONS:
+    try:
+        return _parse_instructions(parse(text), build_args)
+    except DockerfileSyntaxError as error:
+        raise FakeDockerError(f"ERROR: failed to solve: {error}") from error
+
+
+def _parse_instructions(dockerfile: Dockerfile, build_args: Mapping[str, str]) -> _Parsing:
+    parsing = _Parsing(dockerfile.escape, build_args)
+    for instruction in dockerfile.instructions:
+        if instruction.keyword not in KEYWORDS:
             _refuse(instruction, f"unknown instruction: {instruction.keyword}")
         if instruction.keyword == "FROM":
             parsing.stages.append(_start_stage(instruction, parsing))
@@ -381,11 +251,8 @@ def _refuse(instruction: Instruction, message: str) -> NoReturn:
 
 
 def _start_stage(instruction: Instruction, parsing: _Parsing) -> Stage:
-    items = [
-        item
-        for item in words(instruction.text, parsing.global_args, parsing.escape)
-        if not item.startswith("--")  # --platform=...: every stage is built for PLATFORM
-    ]
+    _, arguments = split_flags(instruction.arguments)  # --platform: every stage is PLATFORM
+    items = words(arguments, parsing.global_args, parsing.escape)
     if len(items) == 3 and items[1].lower() == "as":
         base, name = items[0], items[2].lower()
     elif len(items) == 1:
@@ -402,7 +269,7 @@ def _start_stage(instruction: Instruction, parsing: _Parsing) -> Stage:
 def _declare_args(
     target: dict[str, str], instruction: Instruction, parsing: _Parsing, known: Mapping[str, str]
 ) -> None:
-    for item in words(instruction.text, known, parsing.escape):
+    for item in words(instruction.arguments, known, parsing.escape):
         name, has_default, default = item.partition("=")
         if name in parsing.build_args:  # a --build-arg wins over any default, as in docker
             parsing.consumed.add(name)
@@ -418,34 +285,34 @@ def _arg(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
 
 
 def _command(stage: Stage, text: str) -> tuple[str, ...]:
-    exec_form = _json_list(text)
+    exec_form = json_list(text)
     return tuple(exec_form) if exec_form is not None else (*stage.shell, text)
 
 
 def _entrypoint(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
-    stage.entrypoint = _command(stage, instruction.text)
+    stage.entrypoint = _command(stage, instruction.arguments)
     if not stage.cmd_set:
         stage.cmd = None  # docker drops an inherited CMD when ENTRYPOINT changes
     stage.sets_command = True
 
 
 def _cmd(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
-    stage.cmd = _command(stage, instruction.text)
+    stage.cmd = _command(stage, instruction.arguments)
     stage.cmd_set = stage.sets_command = True
 
 
 def _user(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
-    stage.user = " ".join(words(instruction.text, stage.variables(), parsing.escape))
+    stage.user = " ".join(words(instruction.arguments, stage.variables(), parsing.escape))
 
 
 def _workdir(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
-    path = " ".join(words(instruction.text, stage.variables(), parsing.escape))
+    path = " ".join(words(instruction.arguments, stage.variables(), parsing.escape))
     stage.workdir = posixpath.normpath(posixpath.join(stage.workdir or "/", path))
 
 
 def _env(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
     # Every pair expands against the variables from before this instruction, as docker does.
-    items = words(instruction.text, stage.variables(), parsing.escape)
+    items = words(instruction.arguments, stage.variables(), parsing.escape)
     if items and "=" not in items[0]:  # legacy form: ENV NAME the rest is the value
         stage.env[items[0]] = " ".join(items[1:])
         return
@@ -457,45 +324,33 @@ def _env(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
 
 
 def _shell(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
-    shell = _json_list(instruction.text)
+    shell = json_list(instruction.arguments)
     if not shell:
         _refuse(instruction, "SHELL requires the arguments to be in JSON form")
     stage.shell = tuple(shell)
 
 
-_HEREDOC = re.compile(r"(?<!<)<<-?\s*[\"']?[A-Za-z_]")
-
-
-def _run(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
-    _refuse_heredoc(instruction)
-
-
-def _refuse_heredoc(instruction: Instruction) -> None:
-    # Heredoc bodies span lines the line parser would read as instructions: say so rather
-    # than misread the Dockerfile.
-    if _HEREDOC.search(instruction.text):
-        _refuse(instruction, "heredocs (<<EOF) are not supported by the fake docker")
-
-
 def _copy(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
-    _refuse_heredoc(instruction)
-    text, flags = instruction.text, {}
-    while flag := re.match(r"--([a-z-]+)(?:=(\S*))?\s*", text):
-        if flag[1] not in COPY_FLAGS[instruction.keyword]:
-            _refuse(instruction, f"{instruction.keyword} --{flag[1]} is not supported here")
-        flags[flag[1]] = expand(flag[2] or "", stage.variables(), parsing.escape)
-        text = text[flag.end() :]
-    items = _json_list(text)
+    if instruction.heredocs:  # files written inline: no context file to check or hash
+        _refuse(instruction, f"{instruction.keyword} <<EOF (heredocs) is not supported here")
+    flags, text = split_flags(instruction.arguments)
+    for flag in flags:
+        if flag.name not in COPY_FLAGS[instruction.keyword]:
+            _refuse(instruction, f"{instruction.keyword} --{flag.name} is not supported here")
+    values = {
+        flag.name: expand(flag.value or "", stage.variables(), parsing.escape) for flag in flags
+    }
+    items = json_list(text)
     if items is None:
         items = words(text, stage.variables(), parsing.escape)
     if len(items) < 2:
         _refuse(instruction, f"{instruction.keyword} requires at least two arguments")
-    copy = Copy(instruction.line, instruction.keyword, tuple(items[:-1]), flags.get("from"))
+    copy = Copy(instruction.line, instruction.keyword, tuple(items[:-1]), values.get("from"))
     stage.copies.append(copy)
 
 
 def _ignored(stage: Stage, instruction: Instruction, parsing: _Parsing) -> None:
-    """LABEL, EXPOSE, VOLUME, ...: nothing the stand-in checks or reports."""
+    """RUN, LABEL, EXPOSE, VOLUME, ...: nothing the stand-in checks or reports."""
 
 
 _HANDLERS: dict[str, Callable[[Stage, Instruction, _Parsing], None]] = {
@@ -505,7 +360,6 @@ _HANDLERS: dict[str, Callable[[Stage, Instruction, _Parsing], None]] = {
     "COPY": _copy,
     "ENTRYPOINT": _entrypoint,
     "ENV": _env,
-    "RUN": _run,
     "SHELL": _shell,
     "USER": _user,
     "WORKDIR": _workdir,
@@ -616,14 +470,11 @@ def context_entries(context: Path, rules: Sequence[IgnoreRule]) -> dict[str, Pat
     return entries
 
 
-_REMOTE_SOURCE = re.compile(r"[a-z][a-z0-9+.-]*://|git@")
-
-
 def copied_files(copy: Copy, entries: Mapping[str, Path]) -> dict[str, Path]:
     """The context files one COPY/ADD takes; refused, as docker does, if a source is missing."""
     files: dict[str, Path] = {}
     for source in copy.sources:
-        if copy.keyword == "ADD" and _REMOTE_SOURCE.match(source):
+        if copy.keyword == "ADD" and is_remote_source(source):
             continue  # a URL or git repository, not the context
         files.update(_files_of_source(copy, source, entries))
     return files

@@ -7,7 +7,8 @@ Dockerfile of its own, if it has one, must build from its own folder and the sha
 keep the platform's entry point. Found at synth, each is a line of the same report as a config
 problem; found after apply, it is a task that never starts.
 
-The handler is read with `ast`, never imported: checking it needs none of its dependencies.
+The handler is read with `ast`, never imported: checking it needs none of its dependencies. The
+Dockerfile is split as docker splits it (modules.dockerfile), so its line numbers are docker's.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from __future__ import annotations
 import ast
 import json
 import posixpath
-import re
 from typing import TYPE_CHECKING
 
+from modules import dockerfile
 from modules.config.discovery import SERVICE_FILE, WORKERS_DIR
 from modules.config.services import ServiceBase
+from modules.dockerfile import DockerfileSyntaxError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
     from pathlib import Path
 
+    from modules.dockerfile import Dockerfile, Instruction
     from workers.runtime.kinds import Kind
 
 REQUIREMENTS_FILE = "requirements.txt"
@@ -34,9 +37,6 @@ SHARED_SOURCES = ("__init__.py", "runtime")
 PLATFORM_ENTRYPOINT = ["python", "-m", "workers.runtime"]
 # The build argument workers/build_and_push.sh passes: the service's folder name.
 SERVICE_ARG = "SERVICE"
-_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-# ADD's remote sources are not the build context.
-_REMOTE = re.compile(r"[a-z][a-z0-9+.-]*://|git@")
 
 
 def code_problems(root: Path, services: Iterable[object]) -> list[str]:
@@ -178,68 +178,76 @@ def dockerfile_problems(folder: Path) -> list[str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as error:
         return [f"{label}: cannot be read ({error})"]
-    instructions = list(_instructions(text))
-    if not any(keyword == "FROM" for _, keyword, _ in instructions):
-        return [f"{label}: has no FROM instruction"]
-    variables = {**_arg_defaults(instructions), SERVICE_ARG: folder.name}
+    try:
+        parsed = dockerfile.parse(text)
+        return [f"{label}: {problem}" for problem in _parsed_dockerfile_problems(folder, parsed)]
+    except DockerfileSyntaxError as error:
+        where = "" if error.line is None else f"line {error.line}: "
+        return [f"{label}: {where}{error.reason}"]
+
+
+def _parsed_dockerfile_problems(folder: Path, parsed: Dockerfile) -> list[str]:
+    instructions = parsed.instructions
+    if not any(instruction.keyword == "FROM" for instruction in instructions):
+        return ["has no FROM instruction"]
+    variables = {**_arg_defaults(parsed), SERVICE_ARG: folder.name}
     problems = [
-        f"{label}: line {line}: {problem}"
-        for line, keyword, rest in instructions
-        if keyword in ("COPY", "ADD")
-        for problem in _copy_problems(folder, keyword, rest, variables)
+        f"line {instruction.line}: {problem}"
+        for instruction in instructions
+        for problem in _instruction_problems(folder, instruction, variables, parsed.escape)
     ]
-    entrypoints = [rest for _, keyword, rest in instructions if keyword == "ENTRYPOINT"]
-    if not entrypoints or _json_list(entrypoints[-1]) != PLATFORM_ENTRYPOINT:
+    entrypoints = [i.arguments for i in instructions if i.keyword == "ENTRYPOINT"]
+    if not entrypoints or dockerfile.json_list(entrypoints[-1]) != PLATFORM_ENTRYPOINT:
         problems.append(
-            f"{label}: the final ENTRYPOINT must be {json.dumps(PLATFORM_ENTRYPOINT)}, the "
+            f"the final ENTRYPOINT must be {json.dumps(PLATFORM_ENTRYPOINT)}, the "
             "platform's entry point (the task definition says which kind and handler it runs)"
         )
     return problems
 
 
-def _instructions(text: str) -> Iterator[tuple[int, str, str]]:
-    """(line, KEYWORD, arguments) of each instruction: comments dropped, continuations joined."""
-    pending: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
+def _arg_defaults(parsed: Dockerfile) -> dict[str, str]:
+    """Each ARG's default, the earlier ones expanded in the later (docker's order)."""
+    defaults: dict[str, str] = {}
+    for instruction in parsed.instructions:
+        if instruction.keyword != "ARG":
             continue
-        start = start if pending else number
-        if stripped.endswith("\\"):
-            pending.append(stripped[:-1])
-            continue
-        keyword, _, rest = " ".join([*pending, stripped]).partition(" ")
-        pending = []
-        yield start, keyword.upper(), rest.strip()
-
-
-def _arg_defaults(instructions: list[tuple[int, str, str]]) -> dict[str, str]:
-    defaults = {}
-    for _, keyword, rest in instructions:
-        if keyword == "ARG":
-            for item in rest.split():
-                name, has_default, value = item.partition("=")
-                if has_default:
-                    defaults[name] = value.strip("\"'")
+        try:
+            items = dockerfile.words(instruction.arguments, defaults, parsed.escape)
+        except DockerfileSyntaxError as error:
+            raise DockerfileSyntaxError(error.reason, instruction.line) from error
+        for item in items:
+            name, has_default, value = item.partition("=")
+            if has_default:
+                defaults[name] = value
     return defaults
 
 
-def _copy_problems(folder: Path, keyword: str, rest: str, variables: dict[str, str]) -> list[str]:
-    words = rest.split()
-    flags = [word for word in words if word.startswith("--")]
-    if any(flag.startswith("--from") for flag in flags):
+def _instruction_problems(
+    folder: Path, instruction: Instruction, variables: dict[str, str], escape: str
+) -> list[str]:
+    keyword = instruction.keyword
+    if keyword not in dockerfile.KEYWORDS:
+        return [f"unknown instruction {keyword}: docker refuses to build this Dockerfile"]
+    if keyword not in ("COPY", "ADD"):
+        return []
+    flags, rest = dockerfile.split_flags(instruction.arguments)
+    if any(flag.name == "from" for flag in flags):
         return []  # from another stage or image, not the build context
-    items = _json_list(rest[len(" ".join(flags)) :].strip()) or words[len(flags) :]
     problems = []
-    for source in items[:-1]:
-        if keyword == "ADD" and _REMOTE.match(source):
+    for source in (dockerfile.json_list(rest) or rest.split())[:-1]:
+        if (keyword == "ADD" and dockerfile.is_remote_source(source)) or _is_heredoc(
+            instruction, source
+        ):
             continue
-        expanded = _VARIABLE.sub(lambda match: variables.get(match[1] or match[2], ""), source)
-        problem = _source_problem(folder, source, expanded)
+        problem = _source_problem(folder, source, dockerfile.expand(source, variables, escape))
         if problem is not None:
             problems.append(f"{keyword} {source}: {problem}")
     return problems
+
+
+def _is_heredoc(instruction: Instruction, source: str) -> bool:
+    """`<<EOF`: a file the Dockerfile writes inline, not one from the build context."""
+    return bool(instruction.heredocs) and source.lstrip("0123456789").startswith("<<")
 
 
 def _source_problem(folder: Path, source: str, expanded: str) -> str | None:
@@ -255,14 +263,4 @@ def _source_problem(folder: Path, source: str, expanded: str) -> str | None:
         and not (folder.parent / relative).exists()
     ):
         return f"{WORKERS_DIR}/{relative} does not exist"
-    return None
-
-
-def _json_list(text: str) -> list[str] | None:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
     return None
