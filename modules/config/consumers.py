@@ -10,20 +10,24 @@ from pydantic import Field, model_validator
 from modules.config.base import NAME_PATTERN, FieldError, Strict
 from modules.config.scaling import BacklogPerTaskScaling, QueueDepthScaling, StepScaling
 from modules.config.services import ServiceBase
-
-# The consumer's SQS read timeout: a 20 s long poll + 10 s (workers/runtime/aws.py, checked equal
-# by a test). A queue's visibility timeout must outlast it.
-CONSUMER_READ_TIMEOUT_SECONDS = 30
-SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60
-# Fargate sends SIGKILL at most this long after SIGTERM.
-FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120
+from workers.runtime.limits import (
+    FARGATE_MAX_STOP_TIMEOUT_SECONDS,
+    MAX_CONCURRENCY,
+    MAX_HANDLER_TIMEOUT_SECONDS,
+    SQS_MAX_BATCH_MESSAGES,
+    SQS_MAX_VISIBILITY_SECONDS,
+)
+from workers.runtime.limits import READ_TIMEOUT_SECONDS as CONSUMER_READ_TIMEOUT_SECONDS
 
 
 class QueueSpec(Strict):
     """The consumer's queue and its dead-letter queue."""
 
     handler_timeout_seconds: int = Field(
-        60, ge=1, le=43_000, description="Longest one message may be handled. Default: 60."
+        60,
+        ge=1,
+        le=MAX_HANDLER_TIMEOUT_SECONDS,
+        description="Longest one message may be handled. Default: 60.",
     )
     visibility_timeout_seconds: int | None = Field(
         None,
@@ -83,12 +87,12 @@ class ConsumerSpec(ServiceBase):
 
     kind: Literal["consumer"] = Field(description="Receives from its own queue.")
     concurrency: int = Field(
-        4, ge=1, le=100, description="Handlers running at once per task. Default: 4."
+        4, ge=1, le=MAX_CONCURRENCY, description="Handlers running at once per task. Default: 4."
     )
     prefetch: int = Field(
         0,
         ge=0,
-        le=10,
+        le=SQS_MAX_BATCH_MESSAGES,
         description=(
             "Messages a task may hold beyond its free handler slots, waiting for one. 0 never "
             "holds more than the free slots; about min(concurrency, 10) keeps handlers under a "

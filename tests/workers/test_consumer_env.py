@@ -81,10 +81,25 @@ def test_worker_prefetch_is_read_as_a_whole_number(raw: str, prefetch: int) -> N
     assert ConsumerSettings.from_env({**VALID, "WORKER_PREFETCH": raw}).prefetch == prefetch
 
 
-def test_config_knows_the_consumer_read_timeout() -> None:
-    """modules/config/consumers.py rejects visibility timeouts within this; the two must not
-    drift."""
-    from modules.config import CONSUMER_READ_TIMEOUT_SECONDS
-    from workers.runtime.aws import READ_TIMEOUT_SECONDS
+def test_the_config_and_the_consumer_draw_the_visibility_line_at_the_same_second() -> None:
+    """The shortest visibility timeout service.yaml may give starts a consumer; one less is
+    refused by both."""
+    from pydantic import ValidationError
 
-    assert CONSUMER_READ_TIMEOUT_SECONDS == READ_TIMEOUT_SECONDS
+    from modules.config import CONSUMER_READ_TIMEOUT_SECONDS, QueueSpec
+    from workers.runtime.env import EnvError
+
+    def consumer_env(visibility: int) -> dict[str, str]:
+        return {
+            **VALID,
+            "HANDLER_TIMEOUT_SECONDS": "1",
+            "VISIBILITY_TIMEOUT_SECONDS": str(visibility),
+        }
+
+    shortest = CONSUMER_READ_TIMEOUT_SECONDS + 1
+    QueueSpec(handler_timeout_seconds=1, visibility_timeout_seconds=shortest)
+    assert ConsumerSettings.from_env(consumer_env(shortest)).visibility_timeout == shortest
+    with pytest.raises(ValidationError):
+        QueueSpec(handler_timeout_seconds=1, visibility_timeout_seconds=shortest - 1)
+    with pytest.raises(EnvError):
+        ConsumerSettings.from_env(consumer_env(shortest - 1))

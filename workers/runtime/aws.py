@@ -13,13 +13,13 @@ from botocore.config import Config
 from botocore.exceptions import NoRegionError
 
 from workers.runtime.fatal import NO_REGION
+from workers.runtime.limits import READ_TIMEOUT_SECONDS, SQS_MAX_LONG_POLL_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient  # optional stubs; only for type checkers
 
-LONG_POLL_SECONDS = 20
-# A long poll may block for LONG_POLL_SECONDS; the read timeout must outlast it.
-READ_TIMEOUT_SECONDS = LONG_POLL_SECONDS + 10
+# The consumer's long poll: as long as SQS allows. READ_TIMEOUT_SECONDS outlasts it.
+LONG_POLL_SECONDS = SQS_MAX_LONG_POLL_SECONDS
 CONNECT_TIMEOUT_SECONDS = 5
 
 

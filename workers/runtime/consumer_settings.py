@@ -23,24 +23,27 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from workers.runtime import env
-from workers.runtime.aws import LONG_POLL_SECONDS, READ_TIMEOUT_SECONDS
 from workers.runtime.backoff import Backoff
 from workers.runtime.fatal import DEFAULT_GRACE_SECONDS, GRACE_VARIABLE, grace_from_env
 from workers.runtime.idempotency import DEFAULT_CAPACITY
-from workers.runtime.outbox import SQS_MAX_HOLD_SECONDS
+from workers.runtime.kinds import QUEUE_URL_VARIABLE, SERVICE_NAME_VARIABLE
+from workers.runtime.limits import (
+    FARGATE_MAX_STOP_TIMEOUT_SECONDS,
+    MAX_CONCURRENCY,
+    MAX_HANDLER_TIMEOUT_SECONDS,
+    READ_TIMEOUT_MARGIN_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    SQS_MAX_BATCH_MESSAGES,
+    SQS_MAX_LONG_POLL_SECONDS,
+    SQS_MAX_VISIBILITY_SECONDS,
+)
 from workers.runtime.protection import MAX_EXPIRES_MINUTES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-# Seconds a read may take beyond the long poll itself.
-READ_TIMEOUT_MARGIN = READ_TIMEOUT_SECONDS - LONG_POLL_SECONDS
 # A receive brings at most 10 messages; more prefetch than one receive's worth buys nothing.
-MAX_PREFETCH = 10
-# Fargate sends SIGKILL at most this long after SIGTERM.
-MAX_STOP_TIMEOUT_SECONDS = 120
-# SQS accepts visibility timeouts from 0 to 12 hours.
-MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+MAX_PREFETCH = SQS_MAX_BATCH_MESSAGES
 DEFAULT_RETRY_BACKOFF = Backoff(5, 300)
 DEFAULT_SQS_BACKOFF = Backoff(0.5, 30)
 DEFAULT_SQS_MAX_ATTEMPTS = 3
@@ -81,7 +84,7 @@ class ConsumerSettings:
     handler_timeout: float = 60
     visibility_timeout: int = 90
     stop_timeout: float = 30
-    receive_wait: int = LONG_POLL_SECONDS
+    receive_wait: int = SQS_MAX_LONG_POLL_SECONDS
     read_timeout: float = READ_TIMEOUT_SECONDS
     sqs_max_attempts: int = DEFAULT_SQS_MAX_ATTEMPTS
     retry_backoff: Backoff = DEFAULT_RETRY_BACKOFF
@@ -91,7 +94,7 @@ class ConsumerSettings:
     protection_renew_after: float | None = None
     dedup_capacity: int = DEFAULT_CAPACITY
     delete_linger: float = 0.1
-    max_hold: float = SQS_MAX_HOLD_SECONDS
+    max_hold: float = SQS_MAX_VISIBILITY_SECONDS
     service_name: str = ""
     fatal_grace: float = DEFAULT_GRACE_SECONDS
 
@@ -113,19 +116,19 @@ class ConsumerSettings:
         and `make local` change, only when they differ from what `from_env` assumes without them.
         """
         values = {
-            "QUEUE_URL": self.queue_url,
+            QUEUE_URL_VARIABLE: self.queue_url,
             "WORKER_CONCURRENCY": str(self.concurrency),
             "WORKER_PREFETCH": str(self.prefetch),
             "HANDLER_TIMEOUT_SECONDS": _number(self.handler_timeout),
             "VISIBILITY_TIMEOUT_SECONDS": str(self.visibility_timeout),
-            "SERVICE_NAME": self.service_name,
+            SERVICE_NAME_VARIABLE: self.service_name,
             "STOP_TIMEOUT_SECONDS": _number(self.stop_timeout),
         }
         optional = {
-            "RECEIVE_WAIT_SECONDS": (self.receive_wait, LONG_POLL_SECONDS),
+            "RECEIVE_WAIT_SECONDS": (self.receive_wait, SQS_MAX_LONG_POLL_SECONDS),
             "SQS_READ_TIMEOUT_SECONDS": (
                 self.read_timeout,
-                self.receive_wait + READ_TIMEOUT_MARGIN,
+                self.receive_wait + READ_TIMEOUT_MARGIN_SECONDS,
             ),
             "SQS_MAX_ATTEMPTS": (self.sqs_max_attempts, DEFAULT_SQS_MAX_ATTEMPTS),
             "RETRY_BACKOFF_BASE_SECONDS": (self.retry_backoff.base, DEFAULT_RETRY_BACKOFF.base),
@@ -146,28 +149,36 @@ class ConsumerSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsumerSettings:
         """Read and check every variable; EnvError names the first bad one and the rule."""
-        queue_url = env.required_str("QUEUE_URL", environ)
+        queue_url = env.required_str(QUEUE_URL_VARIABLE, environ)
         concurrency = env.number(
-            "WORKER_CONCURRENCY", 4, minimum=1, maximum=100, integer=True, env=environ
+            "WORKER_CONCURRENCY", 4, minimum=1, maximum=MAX_CONCURRENCY, integer=True, env=environ
         )
         prefetch = env.number(
             "WORKER_PREFETCH", 0, minimum=0, maximum=MAX_PREFETCH, integer=True, env=environ
         )
         handler_timeout = env.number(
-            "HANDLER_TIMEOUT_SECONDS", 60, minimum=0.1, maximum=43_000, env=environ
+            "HANDLER_TIMEOUT_SECONDS",
+            60,
+            minimum=0.1,
+            maximum=MAX_HANDLER_TIMEOUT_SECONDS,
+            env=environ,
         )
         visibility = env.number(
             "VISIBILITY_TIMEOUT_SECONDS",
-            min(MAX_VISIBILITY_SECONDS, math.ceil(handler_timeout) + 30),
+            min(SQS_MAX_VISIBILITY_SECONDS, math.ceil(handler_timeout) + 30),
             minimum=1,
-            maximum=MAX_VISIBILITY_SECONDS,
+            maximum=SQS_MAX_VISIBILITY_SECONDS,
             integer=True,
             env=environ,
         )
         wait = env.number(
-            "RECEIVE_WAIT_SECONDS", LONG_POLL_SECONDS, minimum=1, maximum=20, integer=True,
+            "RECEIVE_WAIT_SECONDS",
+            SQS_MAX_LONG_POLL_SECONDS,
+            minimum=1,
+            maximum=SQS_MAX_LONG_POLL_SECONDS,
+            integer=True,
             env=environ,
-        )  # fmt: skip
+        )
         read_timeout = _read_timeout(int(wait), environ)
         if visibility <= read_timeout:
             # A message must stay hidden longer than one SQS call may hang, or a heartbeat
@@ -175,7 +186,7 @@ class ConsumerSettings:
             raise env.EnvError(
                 f"VISIBILITY_TIMEOUT_SECONDS={visibility:g} must be longer than the SQS read "
                 f"timeout ({read_timeout:g} s: SQS_READ_TIMEOUT_SECONDS, by default "
-                f"RECEIVE_WAIT_SECONDS + {READ_TIMEOUT_MARGIN})"
+                f"RECEIVE_WAIT_SECONDS + {READ_TIMEOUT_MARGIN_SECONDS})"
             )
         protection_minutes = env.number(
             "TASK_PROTECTION_MINUTES",
@@ -192,7 +203,11 @@ class ConsumerSettings:
             handler_timeout=handler_timeout,
             visibility_timeout=int(visibility),
             stop_timeout=env.number(
-                "STOP_TIMEOUT_SECONDS", 30, minimum=1, maximum=MAX_STOP_TIMEOUT_SECONDS, env=environ
+                "STOP_TIMEOUT_SECONDS",
+                30,
+                minimum=1,
+                maximum=FARGATE_MAX_STOP_TIMEOUT_SECONDS,
+                env=environ,
             ),
             receive_wait=int(wait),
             read_timeout=read_timeout,
@@ -216,14 +231,18 @@ class ConsumerSettings:
                 maximum=30,
                 env=environ,
             ),
-            service_name=env.optional_str("SERVICE_NAME", "", environ),
+            service_name=env.optional_str(SERVICE_NAME_VARIABLE, "", environ),
             fatal_grace=grace_from_env(environ),
         )
 
 
 def _read_timeout(wait: int, environ: Mapping[str, str] | None) -> float:
     read_timeout = env.number(
-        "SQS_READ_TIMEOUT_SECONDS", wait + READ_TIMEOUT_MARGIN, minimum=1, maximum=300, env=environ
+        "SQS_READ_TIMEOUT_SECONDS",
+        wait + READ_TIMEOUT_MARGIN_SECONDS,
+        minimum=1,
+        maximum=300,
+        env=environ,
     )
     if read_timeout <= wait:
         raise env.EnvError(
@@ -239,7 +258,7 @@ def _retry_backoff(environ: Mapping[str, str] | None) -> Backoff:
         "RETRY_BACKOFF_BASE_SECONDS",
         DEFAULT_RETRY_BACKOFF.base,
         minimum=1,
-        maximum=MAX_VISIBILITY_SECONDS,
+        maximum=SQS_MAX_VISIBILITY_SECONDS,
         integer=True,
         env=environ,
     )
@@ -247,7 +266,7 @@ def _retry_backoff(environ: Mapping[str, str] | None) -> Backoff:
         "RETRY_BACKOFF_MAX_SECONDS",
         DEFAULT_RETRY_BACKOFF.cap,
         minimum=1,
-        maximum=MAX_VISIBILITY_SECONDS,
+        maximum=SQS_MAX_VISIBILITY_SECONDS,
         integer=True,
         env=environ,
     )

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from workers.runtime.limits import SQS_MAX_VISIBILITY_SECONDS
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
@@ -34,7 +36,7 @@ log = logging.getLogger("workers.consumer")
 
 BATCH_ENTRIES = 10
 # SQS: "visibility can be extended to at most 12 hours after the receive".
-SQS_MAX_HOLD_SECONDS = 12 * 60 * 60
+SQS_MAX_HOLD_SECONDS = SQS_MAX_VISIBILITY_SECONDS
 
 
 class Kind(Enum):

@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from workers.runtime.backoff import Backoff
 from workers.runtime.fatal import FatalError, FatalWatch, grace_from_env
+from workers.runtime.limits import SQS_MAX_BATCH_MESSAGES
 from workers.runtime.message import IDEMPOTENCY_KEY_ATTRIBUTE
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ log = logging.getLogger("workers.producer")
 
 # SQS limits per SendMessageBatch request: 10 entries, and the sum of the message sizes
 # (body plus every attribute's name, type and value) at most 256 KiB.
-MAX_BATCH_ENTRIES = 10
+MAX_BATCH_ENTRIES = SQS_MAX_BATCH_MESSAGES
 MAX_BATCH_BYTES = 256 * 1024
 DEFAULT_SEND_BACKOFF = Backoff(base=0.2, cap=5.0)
 

@@ -12,6 +12,8 @@ import hashlib
 import math
 from typing import TYPE_CHECKING
 
+from workers.runtime.limits import SQS_MAX_VISIBILITY_SECONDS
+
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
@@ -21,7 +23,6 @@ __all__ = ["JobQueues"]
 
 # SQS's longest DelaySeconds (standard queues only).
 MAX_DELAY_SECONDS = 900
-MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 # A message attribute value may be long, but a reason is for a person reading a console.
 MAX_REASON_CHARACTERS = 1000
 # The FIFO group of bad messages and dead letters that had none.
@@ -86,5 +87,5 @@ class JobQueues:
         self.client.change_message_visibility(
             QueueUrl=self.queue_url,
             ReceiptHandle=receipt_handle,
-            VisibilityTimeout=min(MAX_VISIBILITY_SECONDS, max(0, math.ceil(seconds))),
+            VisibilityTimeout=min(SQS_MAX_VISIBILITY_SECONDS, max(0, math.ceil(seconds))),
         )

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from workers.runtime import env
+from workers.runtime.limits import SQS_MAX_VISIBILITY_SECONDS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -21,8 +22,6 @@ __all__ = ["LaunchSettings", "PlatformSettings", "QueueType", "RunnerSettings"]
 # Waiting for a slot or a group: a message comes back after 5 s, then 10, 20... at most 5 min.
 DEFAULT_WAIT_BASE_SECONDS = 5
 DEFAULT_WAIT_CAP_SECONDS = 300
-# SQS's longest visibility timeout: the longest one wait can be.
-MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 
 
 class QueueType(StrEnum):
@@ -101,13 +100,19 @@ class PlatformSettings:
             queue_type=_queue_type("QUEUE_TYPE", source),
             max_parallel_jobs=_required_int("MAX_PARALLEL_JOBS", 1, 1000, source),
             max_attempts=_required_int("MAX_ATTEMPTS", 1, 100, source),
-            retry_delay_seconds=_required_int("RETRY_DELAY_SECONDS", 0, 43200, source),
+            retry_delay_seconds=_required_int(
+                "RETRY_DELAY_SECONDS", 0, SQS_MAX_VISIBILITY_SECONDS, source
+            ),
             status_retention_days=_required_int("STATUS_RETENTION_DAYS", 1, 3650, source),
             wait_base_seconds=_int(
-                "WAIT_BASE_SECONDS", DEFAULT_WAIT_BASE_SECONDS, 0, MAX_VISIBILITY_SECONDS, source
+                "WAIT_BASE_SECONDS",
+                DEFAULT_WAIT_BASE_SECONDS,
+                0,
+                SQS_MAX_VISIBILITY_SECONDS,
+                source,
             ),
             wait_cap_seconds=_int(
-                "WAIT_CAP_SECONDS", DEFAULT_WAIT_CAP_SECONDS, 0, MAX_VISIBILITY_SECONDS, source
+                "WAIT_CAP_SECONDS", DEFAULT_WAIT_CAP_SECONDS, 0, SQS_MAX_VISIBILITY_SECONDS, source
             ),
         )
 
