@@ -18,6 +18,7 @@ import pytest
 
 from devtools import fake_docker
 from tests.conftest import REPO_ROOT
+from tests.helpers.resource_types import TASK_DEFINITION
 from tests.workers.processes import WORKER_MODULE, WorkerProcess
 from tests.workers.sqs_testing import client_for, new_queue
 
@@ -92,7 +93,7 @@ def run_step(copy: Path, line: str, editor: Path) -> subprocess.CompletedProcess
 def task_environment(copy: Path, service: str) -> dict[str, str]:
     """The first container's environment in the synthesized task definition of `service`."""
     stack = json.loads((copy / "cdktf.out" / "stacks" / service / "cdk.tf.json").read_text())
-    [definition] = stack["resource"]["aws_ecs_task_definition"].values()
+    [definition] = stack["resource"][TASK_DEFINITION].values()
     [container, *_] = json.loads(definition["container_definitions"])
     return {item["name"]: item["value"] for item in container["environment"]}
 
