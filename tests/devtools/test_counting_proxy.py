@@ -65,7 +65,8 @@ def test_round_trips_are_timed_per_request_until_the_answer_starts(proxy: Counti
     times = proxy.round_trips()
     assert [len(times[op]) for op in ("CreateQueue", "SendMessage")] == [1, 1]
     quick, long_poll = times["ReceiveMessage"]
-    assert 0 < quick < 0.9
+    # Each request timed on its own: the one answered at once took less than the 1 s poll.
+    assert 0 < quick < long_poll
     assert long_poll >= 1.0
 
 
