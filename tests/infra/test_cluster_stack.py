@@ -376,7 +376,8 @@ def test_existing_network_adds_only_a_task_group_in_the_given_vpc(
         aws.flow_log.FlowLog.TF_RESOURCE_TYPE,
     }
     assert created_network_types.isdisjoint(stack["resource"])
-    assert "aws_availability_zones" not in stack["data"]
+    # and it reads no data source: no zones, nor the account and partition, as it names no ARN
+    assert "data" not in stack
     assert resources(stack, ROLE) == {}
     (group,) = resources(stack, SECURITY_GROUP).values()
     assert group["vpc_id"] == "vpc-0123456789abcdef0"
