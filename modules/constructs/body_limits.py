@@ -32,8 +32,12 @@ KIB = 1024
 
 @dataclass(frozen=True)
 class BodyLimitsProps:
-    """name: the web ACL's name and its metrics' prefix. max_body_bytes: the largest body
-    accepted. stage_arn: the API Gateway stage the ACL protects."""
+    """What the body rules of one API stage need.
+
+    name: the web ACL's name and its metrics' prefix.
+    max_body_bytes: the largest body accepted (the spec's `max_body_bytes`).
+    stage_arn: the API Gateway stage the ACL protects.
+    """
 
     name: str
     max_body_bytes: int

@@ -83,10 +83,14 @@ class JobDispatchProps:
     spec: the job spec (limits, attempts, backoff, queue type, retention).
     code: the platform's zip.
     queue: the job queue and its DLQ.
-    table_name / table_arn: the status table.
+    table_name: the status table's name (the functions' JOBS_TABLE).
+    table_arn: the status table's ARN (the roles' table permissions).
     cluster: handles from the cluster stack.
-    family / task_definition_arn / task_role_arn / execution_role_arn / container: the job's
-        task.
+    family: the job's task definition family (RunTask of any revision, the reaper's rule).
+    task_definition_arn: the revision the dispatcher starts.
+    task_role_arn: the job task's role, which the dispatcher passes to ECS.
+    execution_role_arn: the job task's execution role, passed likewise.
+    container: the container RunTask tells which job and attempt it runs (overrides).
     log_group: the job's log group (the logs stack's): both functions write there too.
     aws: the job stack's Region, account and partition: the roles' trust and the ARNs they
         are allowed.
@@ -135,24 +139,29 @@ class JobDispatch(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         queue, dead_letters = props.queue.queue, props.queue.dead_letter_queue
-        table_statement = Statement(
-            sid="TrackJobs", actions=DISPATCHER_TABLE_ACTIONS, resources=(props.table_arn,)
-        )
+        # What both functions do: retries go back to the queue, bad messages and spent jobs to
+        # its DLQ; and both write into the job's log group.
         requeue = Statement(
-            sid="RequeueJobs",
-            actions=("sqs:SendMessage",),
-            # Retries go back to the queue; bad messages and spent jobs to its DLQ.
-            resources=(queue.arn, dead_letters.arn),
+            sid="RequeueJobs", actions=("sqs:SendMessage",), resources=(queue.arn, dead_letters.arn)
         )
         logs = Statement(
             sid="WriteOwnLogs", actions=LOG_ACTIONS, resources=(props.log_streams_arn,)
         )
+        self._add_dispatcher(requeue, logs)
+        self._add_reaper(requeue, logs)
+        self._route_stopped_tasks_to_reaper()
 
+    def _add_dispatcher(self, requeue: Statement, logs: Statement) -> None:
+        """The dispatcher, its role, and the event source that feeds it the job queue."""
+        props = self.props
+        queue = props.queue.queue
         self.dispatcher_role = self._role(
             "dispatcher",
             Statement(sid="ReceiveJobs", actions=DISPATCHER_QUEUE_ACTIONS, resources=(queue.arn,)),
             requeue,
-            table_statement,
+            Statement(
+                sid="TrackJobs", actions=DISPATCHER_TABLE_ACTIONS, resources=(props.table_arn,)
+            ),
             *run_task_statements(
                 family=props.family,
                 cluster=props.cluster,
@@ -194,6 +203,9 @@ class JobDispatch(Construct):
             depends_on=[self.node.find_child("dispatcher_role_policy")],
         )
 
+    def _add_reaper(self, requeue: Statement, logs: Statement) -> None:
+        """The reaper, its role, and the dead-letter queue of the events it failed."""
+        props = self.props
         reaper_dead_letters = resource_name(props.name, "reaper-dlq")
         self.reaper_dead_letter_queue, self.reaper_dead_letter_alarm = (
             add_alarmed_dead_letter_queue(
@@ -229,6 +241,11 @@ class JobDispatch(Construct):
             dead_letter_arn=self.reaper_dead_letter_queue.arn,
             reserved_concurrency=REAPER_CONCURRENCY,
         )
+
+    def _route_stopped_tasks_to_reaper(self) -> None:
+        """The EventBridge rule on the family's stopped tasks, its target, and the permission
+        that lets it invoke the reaper."""
+        props = self.props
         events = aws.cloudwatch_event_rule
         self.rule = events.CloudwatchEventRule(
             self,
