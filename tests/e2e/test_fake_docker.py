@@ -561,6 +561,51 @@ def test_env_user_and_workdir_with_variables(tmp_path: Path) -> None:
     assert config.user == "10001:10001"
 
 
+def test_a_run_heredoc_body_is_not_read_as_instructions(tmp_path: Path) -> None:
+    # Given a body line that would be a missing COPY and a second ENTRYPOINT if read as such
+    dockerfile, context = make_context(
+        tmp_path,
+        'FROM a\nRUN <<EOF sh\nCOPY missing /x\nENTRYPOINT ["other"]\nEOF\nENTRYPOINT ["x"]\n',
+        APP,
+    )
+
+    assert build(dockerfile, context).config.entrypoint == ("x",)
+
+
+def test_the_backtick_escape_continues_instructions(tmp_path: Path) -> None:
+    dockerfile, context = make_context(
+        tmp_path, '# escape=`\nFROM a\nCOPY app/main.py `\n   /app/\nENTRYPOINT ["x"]\n', APP
+    )
+
+    assert fake_docker.copied_context_files(dockerfile, context) == {
+        "app/main.py": context / "app" / "main.py"
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '# escape=\\\n# escape=`\nFROM a\nCMD ["x"]\n',
+            "dockerfile line 2: only one escape parser directive can be used",
+        ),
+        ('FROM a\nRUN <<EOF\necho\nCMD ["x"]\n', "dockerfile line 2: unterminated heredoc"),
+        (
+            'FROM a\nCOPY <<EOF /x\ntext\nEOF\nCMD ["x"]\n',
+            "dockerfile line 2: COPY <<EOF (heredocs) is not supported here",
+        ),
+    ],
+    ids=["repeated directive", "unterminated heredoc", "inline file"],
+)
+def test_what_the_parser_refuses_fails_the_build(tmp_path: Path, text: str, message: str) -> None:
+    dockerfile, context = make_context(tmp_path, text, APP)
+
+    with pytest.raises(FakeDockerError) as raised:
+        build(dockerfile, context)
+
+    assert str(raised.value).startswith(f"ERROR: failed to solve: {message}")
+
+
 def test_the_content_digest_follows_exactly_the_copied_files(tmp_path: Path) -> None:
     dockerfile, context = make_context(
         tmp_path,
