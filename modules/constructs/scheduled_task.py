@@ -96,9 +96,17 @@ class ScheduledFargateTask(Construct):
             ),
         )
 
+        self.schedule = self._schedule(props)
+
+    def _schedule(
+        self, props: ScheduledFargateTaskProps
+    ) -> aws.scheduler_schedule.SchedulerSchedule:
+        """The schedule: RunTask of the task's current revision in the cluster's private subnets,
+        with the spec's retries, then the DLQ."""
+        spec = props.spec
         scheduler = aws.scheduler_schedule
         window = spec.flexible_window_minutes
-        self.schedule = scheduler.SchedulerSchedule(
+        return scheduler.SchedulerSchedule(
             self,
             "schedule",
             name=props.name,

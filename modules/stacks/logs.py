@@ -34,7 +34,7 @@ ALERT_TOPIC_ARN = "alert_topic_arn"
 class LogsStack(PlatformStack):
     def __init__(self, scope: Construct, name: str, config: PlatformConfig) -> None:
         super().__init__(scope, name, config)
-        project, region = self.project.project, self.project.region
+        project = self.project.project
         # Service stacks derive these names with `log_group_name` and never look them up.
         self.log_groups = {
             service.name: aws.cloudwatch_log_group.CloudwatchLogGroup(
@@ -45,38 +45,21 @@ class LogsStack(PlatformStack):
             )
             for service in config.services
         }
-        aws_context = self.aws_context
         self.alerts = AlertTopic(
             self,
             "alerts",
             AlertTopicProps(
-                project=project, aws=aws_context, emails=tuple(self.project.alert_emails)
+                project=project, aws=self.aws_context, emails=tuple(self.project.alert_emails)
             ),
         )
-        # Chatbot relays only formats it knows (alarms, its custom notifications), so failures go
-        # to Slack in its format through a topic of their own; email keeps plain text.
-        self.slack: SlackAlerts | None = None
-        chat_topic_arn: str | None = None
-        slack = self.project.alerts.slack
-        if slack is not None:
-            chat_topic_arn = self.alerts.add_topic("chat_topic", chat_alert_topic_name(project)).arn
-            self.slack = SlackAlerts(
-                self,
-                "slack",
-                SlackAlertsProps(
-                    project=project,
-                    aws=aws_context,
-                    slack=slack,
-                    topic_arns=(self.alerts.topic.arn, chat_topic_arn),
-                ),
-            )
+        chat_topic_arn = self._add_slack()
         self.task_failures = TaskFailureAlerts(
             self,
             "task_failure_alerts",
             TaskFailureAlertsProps(
                 project=project,
-                region=region,
-                cluster_arn=aws_context.arn("ecs", f"cluster/{cluster_name(project)}"),
+                region=self.project.region,
+                cluster_arn=self.aws_context.arn("ecs", f"cluster/{cluster_name(project)}"),
                 alert_topic_arn=self.alerts.topic.arn,
                 chat_topic_arn=chat_topic_arn,
             ),
@@ -87,8 +70,35 @@ class LogsStack(PlatformStack):
             self.api_gateway_logging = ApiGatewayLogging(
                 self,
                 "api_gateway_logging",
-                ApiGatewayLoggingProps(project=project, aws=aws_context),
+                ApiGatewayLoggingProps(project=project, aws=self.aws_context),
             )
         self.output(
             ALERT_TOPIC_ARN, self.alerts.topic.arn, "ARN of the SNS topic every alarm notifies."
         )
+
+    def _add_slack(self) -> str | None:
+        """With a Slack channel configured, its topic and Chatbot's channel configuration; returns
+        that topic's ARN (None without Slack).
+
+        Chatbot relays only formats it knows (alarms, its custom notifications), so failures go to
+        Slack in its format through a topic of their own; email keeps plain text.
+        """
+        self.slack: SlackAlerts | None = None
+        slack = self.project.alerts.slack
+        if slack is None:
+            return None
+        project = self.project.project
+        chat_topic_arn: str = self.alerts.add_topic(
+            "chat_topic", chat_alert_topic_name(project)
+        ).arn
+        self.slack = SlackAlerts(
+            self,
+            "slack",
+            SlackAlertsProps(
+                project=project,
+                aws=self.aws_context,
+                slack=slack,
+                topic_arns=(self.alerts.topic.arn, chat_topic_arn),
+            ),
+        )
+        return chat_topic_arn
