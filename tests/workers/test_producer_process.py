@@ -15,8 +15,9 @@ from botocore.exceptions import EndpointConnectionError
 from tests.workers.processes import WORKER_MODULE, example
 from tests.workers.sqs_testing import client_for, drain, idempotency_key, new_queue
 from workers.runtime.backoff import Backoff
-from workers.runtime.kinds.producer import Settings, outgoing, produce_once, run
+from workers.runtime.kinds.producer import outgoing, produce_once, run
 from workers.runtime.producer import BatchSender, OutgoingMessage, RetryPolicy
+from workers.runtime.producer_settings import ProducerSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,7 +95,7 @@ def test_a_stop_during_a_failing_send_still_delivers_it(moto_server: MotoServer)
             raise EndpointConnectionError(endpoint_url=queue_url)
 
     client.meta.events.register("before-call.sqs.SendMessageBatch", stop_and_fail_first)
-    settings = Settings(queue_url, min_interval=0.1, max_interval=0.1)
+    settings = ProducerSettings(queue_url, min_interval=0.1, max_interval=0.1)
     sender = BatchSender(
         client, queue_url, policy=RetryPolicy(backoff=Backoff(base=0.01, cap=0.01))
     )
@@ -160,7 +161,7 @@ def test_a_produce_that_raises_is_logged_with_its_traceback_and_the_loop_goes_on
 
     # when the loop runs until the second call stops it
     with caplog.at_level("ERROR", logger="workers.producer"):
-        run(Settings(queue_url, 0.1, 0.1), BatchSender(client, queue_url), produce, stop)
+        run(ProducerSettings(queue_url, 0.1, 0.1), BatchSender(client, queue_url), produce, stop)
 
     # then the failure was logged with its traceback, and the next call's message was sent
     [failure] = [r for r in caplog.records if r.getMessage() == "produce failed"]

@@ -1,9 +1,31 @@
 """The consumer's settings: one frozen object, read from the environment once, at the edge.
 
-The consumer stack passes QUEUE_URL, SERVICE_NAME, WORKER_CONCURRENCY,
-HANDLER_TIMEOUT_SECONDS, VISIBILITY_TIMEOUT_SECONDS and STOP_TIMEOUT_SECONDS from
-`service.yaml`; the rest have defaults for production and exist so that tests and
-`make local` can run with seconds instead of minutes.
+The consumer stack writes the first seven variables with `to_env()` from `service.yaml`; the
+rest have defaults for production and exist so that tests and `make local` can run with seconds
+instead of minutes. `from_env` reads them all (one clear line and exit code 2 when one is
+missing or malformed):
+
+  QUEUE_URL                        required: the queue to consume.
+  SERVICE_NAME                     Logged at start (workers.runtime.kinds.TaskSettings).
+  WORKER_CONCURRENCY               Default: 4. Handlers at once (1 to 100).
+  WORKER_PREFETCH                  Default: 0. Messages held beyond the free handler slots,
+                                   waiting for one (0 to 10); see below.
+  HANDLER_TIMEOUT_SECONDS          Default: 60. A longer run counts as failed (0.1 to 43000).
+  VISIBILITY_TIMEOUT_SECONDS       Default: handler timeout + 30 (1 to 43200); longer than
+                                   SQS_READ_TIMEOUT_SECONDS.
+  STOP_TIMEOUT_SECONDS             Default: 30. SIGTERM to SIGKILL, as the task definition says
+                                   (1 to 120); handlers may finish in all but a fifth (≤ 5 s) of it.
+  RECEIVE_WAIT_SECONDS             Default: 20. Long poll per receive (1 to 20).
+  SQS_READ_TIMEOUT_SECONDS         Default: RECEIVE_WAIT_SECONDS + 10; longer than the long poll.
+  RETRY_BACKOFF_BASE_SECONDS       Default: 5. A failed message is retried after base * 2^(n-1)
+  RETRY_BACKOFF_MAX_SECONDS        Default: 300.  seconds (n = receive count), at most max.
+  SQS_MAX_ATTEMPTS                 Default: 3. botocore's attempts per call (1 to 10).
+  SQS_BACKOFF_MAX_SECONDS          Default: 30. Longest wait between calls while SQS is down
+                                   (0.1 to 300), after botocore's own attempts failed.
+  TASK_PROTECTION_MINUTES          Default: 10. Scale-in protection expiry; renewed at half.
+  TASK_PROTECTION_TIMEOUT_SECONDS  Default: 2. Time limit of one call to the ECS agent.
+  FATAL_ERROR_GRACE_SECONDS        Default: 30. How long an error retrying cannot fix may last
+                                   (workers.runtime.fatal).
 
 WORKER_PREFETCH (a whole number from 0 to 10; default 0) lets a task hold that many
 messages beyond its handler slots. 0 is the strict rule: a receive never asks for more
@@ -119,10 +141,10 @@ class ConsumerSettings:
             QUEUE_URL_VARIABLE: self.queue_url,
             "WORKER_CONCURRENCY": str(self.concurrency),
             "WORKER_PREFETCH": str(self.prefetch),
-            "HANDLER_TIMEOUT_SECONDS": _number(self.handler_timeout),
+            "HANDLER_TIMEOUT_SECONDS": env.number_text(self.handler_timeout),
             "VISIBILITY_TIMEOUT_SECONDS": str(self.visibility_timeout),
             SERVICE_NAME_VARIABLE: self.service_name,
-            "STOP_TIMEOUT_SECONDS": _number(self.stop_timeout),
+            "STOP_TIMEOUT_SECONDS": env.number_text(self.stop_timeout),
         }
         optional = {
             "RECEIVE_WAIT_SECONDS": (self.receive_wait, SQS_MAX_LONG_POLL_SECONDS),
@@ -143,7 +165,7 @@ class ConsumerSettings:
         }
         for name, (value, default) in optional.items():
             if value != default:
-                values[name] = _number(value)
+                values[name] = env.number_text(value)
         return values
 
     @classmethod
@@ -283,8 +305,3 @@ def _sqs_backoff(environ: Mapping[str, str] | None) -> Backoff:
         "SQS_BACKOFF_MAX_SECONDS", DEFAULT_SQS_BACKOFF.cap, minimum=0.1, maximum=300, env=environ
     )
     return Backoff(min(0.5, cap), cap)
-
-
-def _number(value: float) -> str:
-    """A whole number without a decimal point ("60", as the stack writes it), else exactly."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))

@@ -59,6 +59,12 @@ def number(
     return value
 
 
+def number_text(value: float) -> str:
+    """How a settings class writes a number for `number` to read back: a whole number without a
+    decimal point ("60", as a task definition has it), any other exactly."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def exit_with_usage_error(error: EnvError) -> NoReturn:
     """One clear line on stderr and exit code 2: a configuration mistake, not a crash."""
     print(f"error: {error}", file=sys.stderr)

@@ -103,10 +103,11 @@ class TaskSettings:
 
     @classmethod
     def from_env(cls, source: Mapping[str, str] | None = None) -> TaskSettings:
-        """The kind and handler are required; the launcher and handlers.py check their form."""
+        """Each "" when unset: the launcher requires the kind, and handlers.py the handler (and
+        each checks its form), where a `python -m workers.runtime.kinds.<kind>` run needs them."""
         return cls(
             region=env.optional_str(REGION_VARIABLE, "", source),
             service_name=env.optional_str(SERVICE_NAME_VARIABLE, "", source),
-            kind=env.required_str(KIND_VARIABLE, source),
-            handler=env.required_str(HANDLER_VARIABLE, source),
+            kind=env.optional_str(KIND_VARIABLE, "", source),
+            handler=env.optional_str(HANDLER_VARIABLE, "", source),
         )

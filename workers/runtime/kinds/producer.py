@@ -1,17 +1,14 @@
-"""`python -m workers.runtime.kinds.producer`: every random interval, send what the handler
-WORKER_HANDLER names produces (`produce()`).
+"""`python -m workers.runtime.kinds.producer`: every random interval, send what the service's
+handler produces (`produce()`).
 
 `produce()` takes nothing and returns the messages to send now: a body (str), an OutgoingMessage
 (to give an idempotency key), a list of either, or None for nothing this time. The runtime sends
 them in batches (workers.runtime.producer: retries, every message sent or logged as not sent).
 A `produce()` that raises is logged with its traceback; the producer goes on at the next interval.
 
-Environment (one clear line and exit code 2 when one is missing or malformed):
-  QUEUE_URL              required: the consumer's queue.
-  WORKER_HANDLER         required: 'package.module:function' (the task definition sets it).
-  MIN_INTERVAL_SECONDS   Default: 10. Shortest wait between two calls (0.1 to 86400).
-  MAX_INTERVAL_SECONDS   Default: 60. Longest wait; at least MIN_INTERVAL_SECONDS.
-  AWS_REGION, AWS_ENDPOINT_URL(_SQS): read by boto3 itself.
+Environment: workers.runtime.producer_settings.ProducerSettings (the queue and the intervals)
+and workers.runtime.kinds.TaskSettings (the handler); one clear line and exit code 2 when one is
+missing or malformed. boto3 reads the region and endpoint itself.
 
 SIGTERM or SIGINT: finish the send under way (including its retries), then exit 0.
 """
@@ -24,13 +21,13 @@ import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from workers.runtime import env, logs
 from workers.runtime.aws import sqs_client
 from workers.runtime.handlers import handler_from_env
 from workers.runtime.producer import BatchSender, OutgoingMessage
+from workers.runtime.producer_settings import ProducerSettings
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -38,24 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("workers.producer")
 
 Produce = Callable[[], object]
-
-
-@dataclass(frozen=True)
-class Settings:
-    queue_url: str
-    min_interval: float
-    max_interval: float
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        queue_url = env.required_str("QUEUE_URL")
-        low = env.number("MIN_INTERVAL_SECONDS", 10, minimum=0.1, maximum=86_400)
-        high = env.number("MAX_INTERVAL_SECONDS", 60, minimum=0.1, maximum=86_400)
-        if low > high:
-            raise env.EnvError(
-                f"MIN_INTERVAL_SECONDS={low:g} must not exceed MAX_INTERVAL_SECONDS={high:g}"
-            )
-        return cls(queue_url, low, high)
 
 
 def outgoing(produced: object) -> list[OutgoingMessage]:
@@ -98,7 +77,9 @@ def produce_once(produce: Produce) -> list[OutgoingMessage]:
         return []
 
 
-def run(settings: Settings, sender: BatchSender, produce: Produce, stop: threading.Event) -> None:
+def run(
+    settings: ProducerSettings, sender: BatchSender, produce: Produce, stop: threading.Event
+) -> None:
     """Send until `stop` is set; a send under way always finishes first (that is the flush)."""
     rng = random.Random()
     log.info(
@@ -119,7 +100,7 @@ def run(settings: Settings, sender: BatchSender, produce: Produce, stop: threadi
 def main() -> None:
     logs.configure()
     try:
-        settings = Settings.from_env()
+        settings = ProducerSettings.from_env()
         produce = handler_from_env()
     except env.EnvError as error:
         env.exit_with_usage_error(error)

@@ -1,13 +1,14 @@
-"""`python -m workers.runtime.kinds.scheduled`: one run of the handler WORKER_HANDLER names
-(`run()`), then exit; EventBridge Scheduler starts the task (docs/scheduled-jobs.md).
+"""`python -m workers.runtime.kinds.scheduled`: one run of the service's handler (`run()`), then
+exit; EventBridge Scheduler starts the task (docs/scheduled-jobs.md).
 
 Exit codes: 0 the handler returned; 1 it raised (logged as `run failed`, with its traceback
 unless the error is one retrying cannot fix, which is said in one line): the task stops as
 failed and the cluster's failure alert fires; 2 a variable is missing or malformed (one line on
 stderr), the runtime's or one the handler reads with workers.runtime.env.
 
-Environment: WORKER_HANDLER (required; the task definition sets it), SERVICE_NAME (logged), and
-whatever the handler reads (QUEUE_URL when the job `watches` a consumer).
+Environment: workers.runtime.kinds.TaskSettings (the handler; the service's name is logged),
+workers.runtime.scheduled_settings.ScheduledSettings (the queue the job `watches`, for the
+handler), and whatever else the handler reads.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from workers.runtime import env, logs
 from workers.runtime.fatal import fatal_reason
 from workers.runtime.handlers import handler_from_env
+from workers.runtime.kinds import TaskSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,9 +53,10 @@ def main() -> None:
     logs.configure()
     try:
         handler = handler_from_env()
+        task = TaskSettings.from_env()
     except env.EnvError as error:
         env.exit_with_usage_error(error)
-    log.info("run started", extra={"service": env.optional_str("SERVICE_NAME", "")})
+    log.info("run started", extra={"service": task.service_name})
     raise SystemExit(run_once(handler))
 
 
