@@ -88,11 +88,18 @@ class JobStack(PlatformStack):
                 ),
             ),
         )
+        self._add_dispatch(cluster, alert_topic_arn)
+        self._declare_outputs()
+
+    def _add_dispatch(self, cluster: ClusterHandles, alert_topic_arn: str) -> None:
+        """The platform's Lambda code, and the dispatcher and reaper that run the job's task."""
+        job, table = self.job, self.status_table.table
+        family = resource_name(self.project.project, job.name)
         self.code = LambdaCode(
             self,
             "platform_code",
             LambdaCodeProps(
-                root=config.root / WORKERS_DIR, entries=LAMBDA_FILES, name=LAMBDA_BUNDLE_NAME
+                root=self.config.root / WORKERS_DIR, entries=LAMBDA_FILES, name=LAMBDA_BUNDLE_NAME
             ),
         )
         self.dispatch = JobDispatch(
@@ -111,13 +118,14 @@ class JobStack(PlatformStack):
                 task_role_arn=self.task.task_role.arn,
                 execution_role_arn=self.task.execution_role.arn,
                 container=job.containers[0].name,
-                log_group=log_group,
+                log_group=log_group_name(self.project.project, job.name),
                 aws=self.aws_context,
                 alert_topic_arn=alert_topic_arn,
             ),
         )
 
-        queue = self.job_queue.queue
+    def _declare_outputs(self) -> None:
+        queue, table = self.job_queue.queue, self.status_table.table
         self.output(QUEUE_URL, queue.url, "URL of the job queue: one message per job.")
         self.output(QUEUE_ARN, queue.arn, "ARN of the job queue (a producer's send permission).")
         self.output(
