@@ -568,7 +568,7 @@ def build(
             f"ERROR: {dockerfile.resolve()}: the final stage sets no ENTRYPOINT or CMD, so the "
             f"container would run whatever its base image ({final.base}) runs"
         )
-    files = {path: entry for copied in copies for path, entry in copied.items()}
+    files = _merged(copies)
     layers = tuple(Layer(content_digest(copied), _size(copied)) for copied in copies)
     return BuiltImage(final.config(), content_digest(files), _size(files), layers)
 
@@ -578,7 +578,10 @@ def copied_context_files(
 ) -> dict[str, Path]:
     """Every file of `context` the build puts into the image, by path relative to the context
     (past the .dockerignore, under a COPY/ADD source of a stage the final one needs)."""
-    _, copies = _copies(dockerfile, context, build_args)
+    return _merged(_copies(dockerfile, context, build_args)[1])
+
+
+def _merged(copies: Sequence[Mapping[str, Path]]) -> dict[str, Path]:
     return {path: entry for copied in copies for path, entry in copied.items()}
 
 
@@ -673,7 +676,13 @@ def _ecr_credentials(client: ECRClient, account: str, registry: str) -> tuple[st
         raise FakeDockerError(
             f'Error response from daemon: Get "https://{registry}/v2/": {error}'
         ) from error
-    username, _, password = base64.b64decode(data[0]["authorizationToken"]).decode().partition(":")
+    return _basic_auth(data[0]["authorizationToken"])
+
+
+def _basic_auth(encoded: str) -> tuple[str, str]:
+    """(username, password) of base64("username:password"), as ECR tokens and docker's
+    config.json hold them."""
+    username, _, password = base64.b64decode(encoded).decode().partition(":")
     return username, password
 
 
@@ -717,8 +726,7 @@ def logged_in(state: Path, registry: str) -> tuple[str, str] | None:
     entry = _read_config(state).get("auths", {}).get(registry)
     if entry is None:
         return None
-    username, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-    return username, password
+    return _basic_auth(entry["auth"])
 
 
 def pushes(state: Path) -> list[dict[str, Any]]:
