@@ -21,12 +21,20 @@ from modules.config.base import (
 )
 from modules.config.limits import task_definition_problem
 from modules.sizing import NoFargateSize, TaskSize, fargate_size
+from workers.runtime.consumer_settings import ConsumerSettings
+from workers.runtime.jobs.settings import (
+    JOB_ATTEMPT_VARIABLE,
+    JOB_ID_VARIABLE,
+    JOB_TASK_ARN_VARIABLE,
+    RunnerSettings,
+)
 from workers.runtime.kinds import (
     HANDLER_MODULE,
     HANDLER_VARIABLE,
     KIND_VARIABLE,
     KINDS,
     Kind,
+    TaskSettings,
     handler_target,
 )
 
@@ -36,26 +44,23 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       1096, 1827, 2192, 2557, 2922, 3288, 3653)
 # fmt: on
 
-# Environment variables the platform sets in every worker container (see workers/README).
-PLATFORM_ENVIRONMENT = (
-    "AWS_REGION",
-    "QUEUE_URL",
-    "WORKER_CONCURRENCY",
-    "WORKER_PREFETCH",
-    "HANDLER_TIMEOUT_SECONDS",
-    "VISIBILITY_TIMEOUT_SECONDS",
-    "SERVICE_NAME",
-    "STOP_TIMEOUT_SECONDS",
-    # Which entry point and which of the service's functions run (workers.runtime.kinds).
-    KIND_VARIABLE,
-    HANDLER_VARIABLE,
-    # Jobs (kind: job): the runner's table and timeout; RunTask sets the job per task.
-    "JOBS_TABLE",
-    "JOB_ID",
-    "JOB_ATTEMPT",
-    "JOB_TIMEOUT_SECONDS",
-    "JOB_TASK_ARN",
-    "STATUS_RETENTION_DAYS",
+# Environment variables the platform sets in worker containers (see workers/README), named by
+# the runtime's settings classes: what every task is told, what the consumer stack always writes
+# (the producer's and the scheduled task's queue among it), the job runner's task definition
+# variables and the ones RunTask (or the local launcher) adds per job.
+PLATFORM_ENVIRONMENT = tuple(
+    dict.fromkeys(
+        (
+            *TaskSettings(region="", service_name="", kind="", handler="").to_env(),
+            *ConsumerSettings(queue_url="").to_env(),
+            *RunnerSettings.task_definition_env(
+                table="", timeout_seconds=0, status_retention_days=0
+            ),
+            JOB_ID_VARIABLE,
+            JOB_ATTEMPT_VARIABLE,
+            JOB_TASK_ARN_VARIABLE,
+        )
+    )
 )
 
 
@@ -193,8 +198,17 @@ class ServiceBase(SpecBase):
     @property
     def worker_environment(self) -> dict[str, str]:
         """What every container of the service is told about its own code (task definition)."""
-        target = handler_target(self.name, self.handler_module, self.handler_function)
-        return {KIND_VARIABLE: self.kind_name, HANDLER_VARIABLE: target}
+        settings = self.task_settings(region="")
+        return {KIND_VARIABLE: settings.kind, HANDLER_VARIABLE: settings.handler}
+
+    def task_settings(self, region: str) -> TaskSettings:
+        """What every container of the service's task is told about itself (task definition)."""
+        return TaskSettings(
+            region=region,
+            service_name=self.name,
+            kind=self.kind_name,
+            handler=handler_target(self.name, self.handler_module, self.handler_function),
+        )
 
     @property
     def task_size(self) -> TaskSize:
