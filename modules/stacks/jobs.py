@@ -74,9 +74,7 @@ class JobStack(PlatformStack):
                 log_group=log_group,
                 aws=self.aws_context,
                 environment={
-                    "AWS_REGION": region,
-                    "SERVICE_NAME": job.name,
-                    **job.worker_environment,
+                    **job.task_settings(region).to_env(),
                     **RunnerSettings.task_definition_env(
                         table.name, job.timeout_seconds, job.status_retention_days
                     ),

@@ -14,6 +14,7 @@ from modules.iam import Statement, sid_word
 from modules.naming import log_group_name, resource_name
 from modules.stacks.base import PlatformStack
 from modules.stacks.consumer import QUEUE_ARN, QUEUE_URL
+from workers.runtime.producer_settings import ProducerSettings
 
 if TYPE_CHECKING:
     from modules.cdk import Construct
@@ -48,10 +49,8 @@ class ProducerStack(PlatformStack):
                 log_group=log_group_name(project, service.name),
                 aws=self.aws_context,
                 environment={
-                    "AWS_REGION": region,
-                    "QUEUE_URL": queue_url,
-                    "SERVICE_NAME": service.name,
-                    **service.worker_environment,
+                    **service.task_settings(region).to_env(),
+                    **ProducerSettings(queue_url=queue_url).to_env(),
                 },
                 task_role_statements=(
                     Statement(

@@ -16,6 +16,7 @@ from modules.naming import log_group_name, resource_name
 from modules.stacks.base import PlatformStack
 from modules.stacks.consumer import QUEUE_ARN, QUEUE_URL
 from modules.stacks.logs import ALERT_TOPIC_ARN
+from workers.runtime.scheduled_settings import ScheduledSettings
 
 if TYPE_CHECKING:
     from modules.cdk import Construct
@@ -33,11 +34,11 @@ class ScheduledStack(PlatformStack):
         super().__init__(scope, name, config)
         self.job = job
         project, region = self.project.project, self.project.region
-        environment = {"AWS_REGION": region, "SERVICE_NAME": job.name, **job.worker_environment}
+        environment = job.task_settings(region).to_env()
         statements: tuple[Statement, ...] = ()
         if job.watches is not None:
             consumer = self.remote_state(job.watches)
-            environment["QUEUE_URL"] = consumer.get_string(QUEUE_URL)
+            environment |= ScheduledSettings(consumer.get_string(QUEUE_URL)).to_env()
             statements = (
                 Statement(
                     sid=f"Read{sid_word(job.watches)}QueueAttributes",
