@@ -18,7 +18,8 @@ existing tag in an immutable repository) and what our images must not be (anothe
 than Fargate's, no ENTRYPOINT or CMD); then it "pushes": ECR PutImage of an OCI image manifest
 whose config digest is a content hash of the files the Dockerfile copies and whose annotations
 carry the image config, which `image_config()` reads back so a test can start a worker
-exactly as its image declares.
+exactly as its image declares. The Dockerfile is split into instructions by modules.dockerfile,
+as the synth-time check of a service's own Dockerfile splits it, so both read the same file.
 
 FAKE_DOCKER_FAIL=login|build|push makes that step fail. Exit codes: 0 done, 1 failure (as
 docker), 2 unsupported command or flag, or the stand-in itself is misconfigured.

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -121,19 +121,19 @@ class _Lines:
         if lines[-1] == "":
             lines.pop()
         self._lines = [line.removesuffix("\r") for line in lines]
-        self.next = 0  # the index of the line to read next
+        self.position = 0  # the index of the line to read next
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         return self
 
     def __next__(self) -> tuple[int, str]:
-        if self.next >= len(self._lines):
+        if self.position >= len(self._lines):
             raise StopIteration
-        self.next += 1
-        return self.next, self._lines[self.next - 1]
+        self.position += 1
+        return self.position, self._lines[self.position - 1]
 
     def peek(self) -> str | None:
-        return self._lines[self.next] if self.next < len(self._lines) else None
+        return self._lines[self.position] if self.position < len(self._lines) else None
 
 
 def _directives(lines: _Lines) -> dict[str, str]:
@@ -197,7 +197,7 @@ def _instruction(line: int, joined: str, lines: _Lines) -> Instruction:
     if not names:
         return instruction
     heredocs = tuple(_heredoc(name, chomp, line, lines) for name, chomp in names)
-    return Instruction(line, instruction.keyword, instruction.arguments, heredocs)
+    return replace(instruction, heredocs=heredocs)
 
 
 def _heredoc_names(instruction: Instruction, joined: str) -> list[tuple[str, bool]]:
