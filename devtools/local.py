@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -47,6 +47,8 @@ from devtools.local_jobs import run_family
 from devtools.moto_server import running_moto_server
 from modules.config import ConsumerSpec, IngestSpec, PlatformConfig, ProducerSpec, load_config
 from modules.naming import resource_name
+from workers.runtime.limits import READ_TIMEOUT_MARGIN_SECONDS
+from workers.runtime.producer_settings import ProducerSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -199,31 +201,33 @@ def worker_envs(
     args: argparse.Namespace,
 ) -> dict[str, dict[str, str]]:
     """Each worker's environment as its task definition sets it, with local intervals."""
-    base = {**server.env(config.project.region), "QUEUE_URL": queues.url}
+    region = config.project.region
+    producer_settings = ProducerSettings(
+        queue_url=queues.url, min_interval=args.min_interval, max_interval=args.max_interval
+    )
+    # A stopping consumer waits for its receive in flight (it may bring messages to release): a
+    # short long poll keeps Ctrl-C quick here; production waits as long as SQS allows.
+    consumer_settings = replace(
+        consumer.runtime_settings(queues.url),
+        receive_wait=LOCAL_RECEIVE_WAIT_SECONDS,
+        read_timeout=LOCAL_RECEIVE_WAIT_SECONDS + READ_TIMEOUT_MARGIN_SECONDS,
+    )
     return {
         "producer": {
-            **base,
+            **server.env(region),
             **producer.containers[0].environment,
-            "SERVICE_NAME": producer.name,
-            **producer.worker_environment,
-            "MIN_INTERVAL_SECONDS": str(args.min_interval),
-            "MAX_INTERVAL_SECONDS": str(args.max_interval),
+            **producer.task_settings(region).to_env(),
+            **producer_settings.to_env(),
+            # The example producer's own knob (workers/producer/handler.py).
             "BATCH_SIZE": str(args.batch_size),
         },
         "consumer": {
-            **base,
+            **server.env(region),
             **consumer.containers[0].environment,
-            "SERVICE_NAME": consumer.name,
-            **consumer.worker_environment,
-            "WORKER_CONCURRENCY": str(consumer.concurrency),
-            "WORKER_PREFETCH": str(consumer.prefetch),
-            "HANDLER_TIMEOUT_SECONDS": str(consumer.queue.handler_timeout_seconds),
-            "VISIBILITY_TIMEOUT_SECONDS": str(consumer.queue.visibility_timeout),
-            "STOP_TIMEOUT_SECONDS": str(consumer.stop_timeout),
+            **consumer.task_settings(region).to_env(),
+            **consumer_settings.to_env(),
+            # The example consumer's own knob (workers/consumer/handler.py).
             "HANDLER_SLEEP_SECONDS": str(args.handler_sleep),
-            # A stopping consumer waits for its receive in flight (it may bring messages to
-            # release): a short long poll keeps Ctrl-C quick here; production keeps 20 s.
-            "RECEIVE_WAIT_SECONDS": str(LOCAL_RECEIVE_WAIT_SECONDS),
         },
     }
 

@@ -425,8 +425,7 @@ def run_family(args: argparse.Namespace, repo_root: Path, log_dir: Path) -> int:
             env={
                 **env,
                 **job.containers[0].environment,
-                "SERVICE_NAME": job.name,
-                **job.worker_environment,
+                **job.task_settings(config.project.region).to_env(),
                 **RunnerSettings.task_definition_env(
                     resources.table, job.timeout_seconds, job.status_retention_days
                 ),

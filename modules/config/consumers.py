@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from modules.config.base import NAME_PATTERN, FieldError, Strict
 from modules.config.scaling import BacklogPerTaskScaling, QueueDepthScaling, StepScaling
 from modules.config.services import ServiceBase
+from workers.runtime.consumer_settings import ConsumerSettings
 from workers.runtime.limits import (
     FARGATE_MAX_STOP_TIMEOUT_SECONDS,
     MAX_CONCURRENCY,
@@ -112,6 +113,18 @@ class ConsumerSpec(ServiceBase):
     def stop_timeout(self) -> int:
         """Seconds from SIGTERM to SIGKILL: enough to finish a handler, within Fargate's limit."""
         return min(FARGATE_MAX_STOP_TIMEOUT_SECONDS, self.queue.handler_timeout_seconds + 10)
+
+    def runtime_settings(self, queue_url: str) -> ConsumerSettings:
+        """What the consumer's task is told (`to_env`): its queue, its limits and its name."""
+        return ConsumerSettings(
+            queue_url=queue_url,
+            service_name=self.name,
+            concurrency=self.concurrency,
+            prefetch=self.prefetch,
+            handler_timeout=self.queue.handler_timeout_seconds,
+            visibility_timeout=self.queue.visibility_timeout,
+            stop_timeout=self.stop_timeout,
+        )
 
     @property
     def backlog_target(self) -> float:
