@@ -74,7 +74,7 @@ $(STAMP): pyproject.toml
 	@# Creates the venv if needed and says what it installs, with the size to download.
 	@python3 -m devtools.bootstrap $(VENV)
 	@# Our own bytecode too: where PYTHONDONTWRITEBYTECODE is set, every synth would otherwise
-	@# compile the app's modules again (~40 ms of a ~1 s synth; issue 5). Images never get it.
+	@# compile the app's modules again (~40 ms of a ~1 s synth). Images never get it.
 	$(PY) -m compileall -q main.py modules workers
 	touch $@
 
