@@ -222,19 +222,16 @@ def own_dockerfile(**replace: str) -> str:
     return text
 
 
-def test_an_own_dockerfile_made_from_the_shared_one_passes(repo_copy: Callable[[], Path]) -> None:
-    root = repo_copy()
-    write(root, "workers/consumer/Dockerfile", own_dockerfile())
-
-    assert problems(root) == []
-
-
-def test_an_own_dockerfile_may_name_its_folder_instead_of_the_build_argument(
-    repo_copy: Callable[[], Path],
+@pytest.mark.parametrize(
+    "replace",
+    [{}, {"${SERVICE}/": "consumer/"}],
+    ids=["as the shared one", "naming its folder instead of the build argument"],
+)
+def test_an_own_dockerfile_made_from_the_shared_one_passes(
+    repo_copy: Callable[[], Path], replace: dict[str, str]
 ) -> None:
     root = repo_copy()
-    text = own_dockerfile(**{"${SERVICE}/": "consumer/"})
-    write(root, "workers/consumer/Dockerfile", text)
+    write(root, "workers/consumer/Dockerfile", own_dockerfile(**replace))
 
     assert problems(root) == []
 
