@@ -7,7 +7,6 @@ unless its folder holds a Dockerfile of its own (then that one; see workers/READ
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -19,6 +18,8 @@ import pytest
 
 from devtools import fake_docker
 from modules.config import ServiceBase, load_config
+from modules.dockerfile import json_list
+from modules.dockerfile import parse as split_dockerfile
 from tests.helpers.toolchains import hadolint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -57,24 +58,11 @@ class Stage:
 
 
 def parse(dockerfile: Path) -> list[Stage]:
-    """Instructions grouped by build stage (global ARGs left out): comments dropped, `\\`
-    continuations joined."""
-    logical: list[str] = []
-    pending = ""
-    for line in dockerfile.read_text(encoding="utf-8").splitlines():
-        if line.lstrip().startswith("#") and not pending:
-            continue
-        if line.rstrip().endswith("\\"):
-            pending += line.rstrip()[:-1] + " "
-            continue
-        text = (pending + line).strip()
-        pending = ""
-        if text and not text.startswith("#"):
-            logical.append(text)
+    """Instructions grouped by build stage (global ARGs left out), split as docker splits them
+    (modules.dockerfile, which the synth check and the docker stand-in read with too)."""
     stages: list[Stage] = []
-    for text in logical:
-        keyword, _, arguments = text.partition(" ")
-        instruction = Instruction(keyword.upper(), " ".join(arguments.split()))
+    for split in split_dockerfile(dockerfile.read_text(encoding="utf-8")).instructions:
+        instruction = Instruction(split.keyword, " ".join(split.arguments.split()))
         if instruction.keyword == "FROM":
             words = instruction.arguments.split()
             alias = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
@@ -82,17 +70,13 @@ def parse(dockerfile: Path) -> list[Stage]:
         elif stages:
             stages[-1].instructions.append(instruction)
         else:  # only a global ARG (a build argument every stage may declare) may come first
-            assert instruction.keyword == "ARG", f"{dockerfile}: {text!r} before the first FROM"
+            assert instruction.keyword == "ARG", f"{dockerfile}:{split.line}: before the first FROM"
     return stages
 
 
 def exec_form(instruction: Instruction) -> list[str] | None:
     """The JSON array of an exec-form ENTRYPOINT/CMD; None for the shell form."""
-    try:
-        value = json.loads(instruction.arguments)
-    except ValueError:
-        return None
-    return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+    return json_list(instruction.arguments)
 
 
 def env_of(stage: Stage) -> dict[str, str]:
