@@ -27,12 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    synth_report.note_jsii_cache()  # before the kernel fills it on a machine's first synth
     try:  # the engine platform.yaml names; in its own venv, main.py runs again there
         chosen = engine.choose(args.root, argv)
-        synth_report.note_jsii_cache()  # before the kernel fills it on a machine's first synth
-        # Node boots and loads the assemblies while the config and its models load.
-        fast_synth.start_kernel()
-    except (engine.EngineError, fast_synth.KernelStartError) as error:
+    except engine.EngineError as error:
         print(f"error: {error}", file=sys.stderr)
         return KERNEL_ERROR_EXIT_CODE
     from modules.config import ConfigError, load_config
@@ -46,7 +44,6 @@ def main(argv: list[str] | None = None) -> int:
         return CONFIG_ERROR_EXIT_CODE
     other = engine.confirm(chosen, config.project.engine)
     if other is not None:  # `engine:` spelled so that choose() did not read it
-        fast_synth.stop_kernel()
         try:
             engine.run_main_with(other, argv)
         except engine.EngineError as error:
@@ -60,4 +57,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    fast_synth.run_as_program(main)
+    fast_synth.run(main)  # the same synth, faster (modules/fast_synth.py)

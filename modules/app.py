@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modules import fast_synth, synth_report
+from modules import synth_report
 from modules.cdk import App
 from modules.config import ConsumerSpec, IngestSpec, JobSpec, ProducerSpec, ScheduledSpec
 from modules.stacks.cluster import ClusterStack
@@ -31,7 +31,6 @@ SERVICE_STACKS = {
 
 
 def build_app(config: PlatformConfig, outdir: Path) -> App:
-    fast_synth.import_provider_submodules_ahead()  # while the build waits on the kernel
     app = App(outdir=str(outdir), stack_traces=False)
     ClusterStack(app, "cluster", config)
     LogsStack(app, "logs", config)

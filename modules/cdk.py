@@ -21,9 +21,8 @@ from modules import engine, fast_synth
 
 ENGINE = engine.active()
 
-# The fast path (issue 5; see modules/fast_synth.py): jsii must adopt the kernel started early
-# before its first request, which the first jsii import below makes. Type checkers and editors
-# see cdktf, the default; CDK_PLAIN_IMPORTS=1 is the slow reference.
+# Type checkers and editors see cdktf, the default. The provider binding comes first: on the fast
+# path (modules/fast_synth.py) jsii adopts the kernel started early before its first request.
 if TYPE_CHECKING:
     import cdktf_cdktf_provider_aws as aws
     from cdktf import (
@@ -44,12 +43,7 @@ if TYPE_CHECKING:
     )
     from constructs import Construct
 else:
-    if fast_synth.plain_imports():
-        aws = importlib.import_module(ENGINE.provider_package)
-    else:
-        fast_synth.adopt_kernel()
-        fast_synth.memoize_binding_type_hints()
-        aws = fast_synth.lazy_package(ENGINE.provider_package)
+    aws = fast_synth.provider_binding()
     _core = importlib.import_module(ENGINE.core_package)
     App = _core.App
     AssetType = _core.AssetType

@@ -25,6 +25,7 @@ Only the standard library is imported here: main.py runs this before anything el
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import importlib.util
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = [
     "CDKTF",
@@ -48,6 +49,7 @@ __all__ = [
     "ENGINES",
     "ENGINE_ENV",
     "SYNTH_DEPENDENCIES",
+    "WHEN_CHOSEN",
     "Engine",
     "EngineError",
     "active",
@@ -156,6 +158,9 @@ def installed_here(engine: Engine) -> bool:
 
 # The engine main.py chose for this process (see `choose`), once it did.
 _CHOSEN: list[Engine] = []
+# Told the engine as soon as main.py has chosen it, before the configuration loads (the fast
+# synth path starts its jsii kernel then, so that node boots meanwhile).
+WHEN_CHOSEN: list[Callable[[Engine], None]] = []
 
 
 def active() -> Engine:
@@ -317,6 +322,8 @@ def choose(root: Path, argv: Sequence[str]) -> Engine:
     if not installed_here(chosen):
         run_main_with(chosen, argv)
     _CHOSEN.append(chosen)
+    for listener in WHEN_CHOSEN:
+        listener(chosen)
     return chosen
 
 
@@ -331,6 +338,7 @@ def confirm(chosen: Engine, configured_name: str) -> Engine | None:
 def run_main_with(engine: Engine, argv: Sequence[str]) -> NoReturn:
     """Replace this process with main.py run by `engine`'s Python, told its engine."""
     executable = str(ensure_installed(engine))
+    atexit._run_exitfuncs()  # this program ends here (a jsii kernel it started stops)
     sys.stdout.flush()
     sys.stderr.flush()
     env = {**os.environ, ENGINE_ENV: engine.name}

@@ -2,7 +2,11 @@
 
 A synth is Python driving a node process (the jsii kernel) one request at a time. Plain, a
 7-stack synth takes about 11.5 s and 1.4 GB; README "Synth speed" has today's figures from
-`make bench-synth`. Everything that makes it fast is here and in ``fast_synth_preload.js``:
+`make bench-synth`. Everything that makes it fast is here and in ``fast_synth_preload.js``, and
+reaches into other projects' private parts: each is listed in :data:`INTERNALS`, and none is used
+unless every component has exactly the version of :data:`WRITTEN_FOR`. Two entry points:
+main.py runs under :func:`run`, and modules/cdk.py imports the provider through
+:func:`provider_binding`; each takes the plain path when :func:`enabled` says no.
 
 1. The provider binding's ``__init__`` imports all ~2,200 submodules in Python, and its node
    ``lib/index.js`` requires them all again (measured: import cost dominates a plain synth).
@@ -10,30 +14,33 @@ A synth is Python driving a node process (the jsii kernel) one request at a time
    attribute access, and its jsii name is registered in ``jsii._reference_map`` so that jsii can
    import a type the kernel returns. The preload answers ``lib/index.js`` with lazy getters.
 2. Python waits while node boots and loads three assemblies (~0.3 s). :func:`start_kernel`
-   launches the kernel first thing in main.py and queues the three load requests at once, and
-   names the provider submodules this app's code uses so that node requires them while idle;
-   meanwhile Python loads the config and its modules. The first jsii import adopts that kernel.
+   launches the kernel as soon as main.py has chosen the engine and queues the three load
+   requests at once, and names the provider submodules this app's code uses so that node
+   requires them while idle; meanwhile Python loads the config and its modules. The first jsii
+   import adopts that kernel.
 3. jsii's node entry point is a relay: it starts the kernel (``lib/program.js``) as a second node
    process and forwards every message through itself. We start ``program.js`` directly, its API
    channel (fd 3) a socket to us: one node process, and each of the ~500 calls is faster.
 4. During the build Python waits for the kernel's answer to each request, while the first use
-   of each provider submodule costs Python ~2 ms to import.
-   :func:`import_provider_submodules_ahead` imports them in a background thread, in about the
-   order the build will want them, so that most imports happen while Python would be waiting.
+   of each provider submodule costs Python ~2 ms to import. When jsii is asked to create the
+   App (the app's modules are all imported by then), :func:`import_provider_submodules_ahead`
+   imports them in a background thread, in about the order the build will want them, so that
+   most imports happen while Python would be waiting.
 5. Every constructor of a binding checks its arguments' types against annotations it evaluates
    anew each call (``typing.get_type_hints`` on a ``_typecheckingstub__`` function: a quarter of
-   Python's time per resource). :func:`memoize_binding_type_hints` evaluates each stub once; the
-   checks themselves still run.
+   Python's time per resource). :func:`memoize_binding_type_hints` evaluates each stub once, in
+   the binding modules only: their global ``typing`` is a copy whose ``get_type_hints`` keeps
+   the stubs' answers; every other module sees typing unchanged. The checks themselves still run.
 6. The process: Python's cyclic garbage collector makes ~40 ms of passes over the objects of a
    run that lasts a second, and tearing the interpreter down costs ~0.1 s more.
-   :func:`run_as_program` runs main.py without either.
+   :func:`run` runs main.py without either.
 
-``CDK_PLAIN_IMPORTS=1`` switches all six off (benchmarks and the equivalence test compare).
-All six work alike for both engines of modules/engine.py (CDKTF and CDK Terrain): the packages
-come from the active engine, and the preload knows both layouts. (cdktn's provider binding is
-already lazy in Python and memoizes its own type hints; 1 and 5 then cost nothing and change
-nothing.) Only the standard library is imported here: main.py starts the kernel before anything
-else.
+``CDK_PLAIN_IMPORTS=1`` switches all six off (benchmarks and the equivalence test compare); a
+component of another version does too, with one warning line. All six work alike for both
+engines of modules/engine.py (CDKTF and CDK Terrain): the packages come from the active engine,
+and the preload knows both layouts. (cdktn's provider binding is already lazy in Python and
+memoizes its own type hints; 1 and 5 then cost nothing and change nothing.) Only the standard
+library is imported here: main.py starts the kernel before anything else.
 """
 
 from __future__ import annotations
@@ -41,8 +48,11 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import functools
 import gc
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import io
 import json
@@ -75,6 +85,7 @@ NODE_PRELOAD = Path(__file__).with_name("fast_synth_preload.js")
 # jsii's kernel reads requests from and writes answers to file descriptor 3 (lib/program.js).
 KERNEL_API_FD = 3
 KERNEL_STOP_SECONDS = 5
+NODE_VERSION_TIMEOUT_SECONDS = 30
 # The code that uses provider classes, always through `aws.<submodule>` (modules/cdk.py).
 APP_CODE = Path(__file__).parent
 AWS_ATTRIBUTE = re.compile(r"\baws\.([a-z][a-z0-9_]*)\b")
@@ -119,6 +130,271 @@ def provider_submodules_in_code(files: Iterable[Path] | None = None) -> list[str
         for match in AWS_ATTRIBUTE.finditer(path.read_text(encoding="utf-8"))
     )
     return [name for name in dict.fromkeys(named) if (package / name).is_dir()]
+
+
+# --- 0. when it runs: the versions it was written for, and the internals it relies on ---------
+
+# The exact version of each component the fast path was written and tested for, per engine: the
+# assemblies' as their packages' _jsii modules load them, jsii's Python runtime's, node's major
+# and Python's minor. Another version of any one switches the whole fast path off.
+WRITTEN_FOR: dict[str, dict[str, str]] = {
+    "cdktf": {
+        "python": "3.11",
+        "node": "20",
+        "jsii": "1.142.0",
+        "constructs": "10.4.2",
+        "core": "0.21.0",
+        "provider": "21.22.1",
+    },
+    "cdktn": {
+        "python": "3.11",
+        "node": "20",
+        "jsii": "1.142.0",
+        "constructs": "10.7.2",
+        "core": "0.24.0",
+        "provider": "25.8.1",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Internal:
+    """One private part of another project that the fast path relies on.
+
+    tests/infra/test_fast_synth_guard.py checks each against the versions of WRITTEN_FOR.
+    """
+
+    component: str  # the key of WRITTEN_FOR whose version brings it
+    name: str  # where it is, as its project names it
+    needed_for: str  # what of the fast path breaks without it
+    engines: tuple[str, ...] = ("cdktf", "cdktn")  # the engines whose fast path uses it
+
+
+INTERNALS = (
+    Internal(
+        "jsii",
+        "jsii._reference_map._submodule_fqn_map",
+        "jsii imports a provider submodule the lazy package has not loaded (1)",
+    ),
+    Internal(
+        "jsii",
+        "jsii._kernel.providers.process._NodeProcess",
+        "the adopted kernel is jsii's process class reading and writing _process.stdout and "
+        "_process.stdin, with its handshake() and send() (2, 3)",
+    ),
+    Internal(
+        "jsii",
+        "jsii._kernel.providers.process.ProcessProvider._process",
+        "jsii's kernel process, replaced by the adopted one (2, 3)",
+    ),
+    Internal(
+        "jsii",
+        "jsii._kernel.types.LoadRequest",
+        "load requests (name, version, tarball) answered from those queued at start (2)",
+    ),
+    Internal(
+        "jsii",
+        "jsii._kernel.types.CreateRequest",
+        "the App's creation (fqn) starts the import-ahead thread (4)",
+    ),
+    Internal(
+        "jsii",
+        "jsii/_embedded/jsii/lib__program.js",
+        "the kernel, started without jsii's relay, with its worker beside it (3)",
+    ),
+    Internal(
+        "jsii",
+        "jsii/_embedded/jsii/bin__jsii-runtime.js",
+        "the relay gives program.js its API channel as fd 3, which we do (3)",
+    ),
+    Internal(
+        "constructs",
+        "constructs/_jsii/__init__.py: JSIIAssembly.load(name, version, module, tarball)",
+        "the assembly's load request, queued at start (2)",
+    ),
+    Internal(
+        "core",
+        "<core>/_jsii/__init__.py: JSIIAssembly.load(name, version, module, tarball)",
+        "the assembly's load request, queued at start (2)",
+    ),
+    Internal(
+        "provider",
+        "<provider>/_jsii/__init__.py: JSIIAssembly.load(name, version, module, tarball)",
+        "the assembly's load request, queued at start (2); the lazy package (1)",
+    ),
+    Internal(
+        "provider",
+        "<provider>/<submodule>: typing.get_type_hints(_typecheckingstub__...)",
+        "the memo of type-checking stubs (5)",
+        engines=("cdktf",),
+    ),
+    Internal(
+        "python",
+        "typing.get_type_hints(obj, globalns, localns, include_extras)",
+        "the memo of type-checking stubs answers exactly these calls (5)",
+    ),
+    Internal(
+        "python",
+        "atexit._run_exitfuncs",
+        "the exit handlers (the kernel's stop) run before the teardown is skipped (6)",
+    ),
+    Internal(
+        "node",
+        "Module._load(request, parent, isMain)",
+        "the preload defers the core's zip library",
+    ),
+    Internal(
+        "node",
+        "Module.prototype._compile(content, filename)",
+        "the preload's lazy provider index, token stacks and cached version check",
+    ),
+    Internal(
+        "provider",
+        "lib/index.js: one exports.<name> = require(...) line per submodule",
+        "the preload's lazy provider index (1)",
+    ),
+    Internal(
+        "core",
+        "lib/private/fs.js: requires archiver (cdktf) or fflate (cdktn)",
+        "the preload defers the zip library",
+    ),
+    Internal(
+        "core",
+        "lib/tokens/private/stack-trace.js: captureStackTrace, captureCreationStack",
+        "the preload skips the stacks tokens keep",
+    ),
+    Internal(
+        "core",
+        "lib/validations/validate-binary-version.js: ValidateBinaryVersion.prototype.validate",
+        "the preload runs `terraform version` once per binary (its execSync)",
+    ),
+)
+
+
+def component_name(component: str, chosen: engine.Engine) -> str:
+    """How a key of WRITTEN_FOR is called for `chosen`: its package, for the engine's own."""
+    return {"core": chosen.core_package, "provider": chosen.provider_assembly}.get(
+        component, component
+    )
+
+
+def installed_versions(chosen: engine.Engine) -> dict[str, str | None]:
+    """The version of each component of WRITTEN_FOR here (None: not found), read without
+    importing any: a few small files, and `node --version`."""
+    assemblies = dict(
+        zip(("constructs", "core", "provider"), _assemblies(chosen.assembly_packages), strict=True)
+    )
+    return {
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "node": _node_major(),
+        "jsii": _jsii_version(),
+        **{key: None if found is None else found.version for key, found in assemblies.items()},
+    }
+
+
+def version_mismatches(chosen: engine.Engine) -> list[str]:
+    """What differs from WRITTEN_FOR for `chosen`, each as `<component> <here> (written for
+    <version>)`; empty when the fast path may run."""
+    expected = WRITTEN_FOR.get(chosen.name, {})
+    here = installed_versions(chosen)
+    return [
+        f"{component_name(key, chosen)} {here.get(key) or 'missing'} (written for {version})"
+        for key, version in expected.items()
+        if here.get(key) != version
+    ]
+
+
+_DECIDED: list[bool] = []  # enabled()'s answer, once given
+
+
+def enabled() -> bool:
+    """True when the fast path runs in this process: CDK_PLAIN_IMPORTS is not set, and every
+    component has the version of WRITTEN_FOR. Decided once per process, for the active engine;
+    a mismatch prints one warning line saying what differs.
+
+    Raises KernelStartError when node cannot be run at all (the plain path could not either).
+    """
+    if not _DECIDED:
+        mismatches = [] if plain_imports() else version_mismatches(engine.active())
+        if mismatches:
+            print(
+                "warning: fast synth is off, so this synth is slower (same output): it was "
+                f"written for other versions than these: {'; '.join(mismatches)}",
+                file=sys.stderr,
+                flush=True,
+            )
+        _DECIDED.append(not plain_imports() and not mismatches)
+    return _DECIDED[0]
+
+
+def run(main: Callable[[], int]) -> NoReturn:
+    """Run main.py's `main` as the whole program, fast when :func:`enabled`; exit with its status.
+
+    As soon as main.py has chosen the engine (modules/engine.py), the kernel starts and cyclic
+    garbage collection stops: a synth is over in a second and leaves little cyclic garbage (peak
+    RSS unchanged, README "Synth speed"). At the end the exit handlers run (ours stops the
+    kernel, which removes its temporary files) and the interpreter's teardown is skipped. An
+    exception propagates as usual: traceback, exit status 1. Plain, an ordinary program.
+    """
+    if plain_imports():  # the reference: nothing of the fast path is even looked at
+        sys.exit(main())
+    engine.WHEN_CHOSEN.append(_start_when_enabled)
+    status = main()
+    if not (_DECIDED and _DECIDED[0]):
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def _start_when_enabled(_chosen: engine.Engine) -> None:
+    if enabled():
+        gc.disable()
+        start_kernel()
+
+
+def provider_binding() -> types.ModuleType:
+    """The active engine's AWS provider binding for modules/cdk.py: when :func:`enabled`, the
+    lazy package with memoized type hints, on the kernel started early; else imported plainly."""
+    package = provider_package()
+    if not enabled():
+        return importlib.import_module(package)
+    adopt_kernel()
+    active = engine.active()
+    memoize_binding_type_hints(("constructs", active.core_package, package))
+    return lazy_package(package)
+
+
+def _assemblies(packages: Iterable[str]) -> list[Assembly | None]:
+    return [Assembly.of_package(package) for package in packages]  # each package read once
+
+
+def _jsii_version() -> str | None:
+    spec = importlib.util.find_spec("jsii")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    metadata = Path(spec.submodule_search_locations[0], "_metadata.json")
+    try:
+        return str(json.loads(metadata.read_text(encoding="utf-8"))["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _node_major() -> str | None:
+    node = os.environ.get("JSII_NODE", "node")  # as jsii's runtime finds it
+    try:
+        completed = subprocess.run(
+            [node, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=NODE_VERSION_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except OSError as error:
+        raise KernelStartError.no_node(node, error) from None
+    version = completed.stdout.strip().removeprefix("v")
+    return version.split(".")[0] if completed.returncode == 0 and version else None
 
 
 # --- 1. the provider package, lazily ------------------------------------------------------
@@ -180,6 +456,7 @@ class Assembly:
     tarball: str
 
     @classmethod
+    @functools.cache
     def of_package(cls, package: str) -> Assembly | None:
         """The package's assembly, read from its generated code without importing it."""
         spec = importlib.util.find_spec(package)
@@ -197,8 +474,15 @@ class Assembly:
         return json.dumps({**fields, "api": "load"}).encode() + b"\n"
 
 
-class KernelStartError(Exception):
+class KernelStartError(engine.EngineError):
     """The jsii kernel could not be started (no Node.js where JSII_NODE or PATH says)."""
+
+    @classmethod
+    def no_node(cls, node: str, error: OSError) -> KernelStartError:
+        return cls(
+            f"cannot start the jsii kernel with {node!r}: {error.strerror}. "
+            "It needs Node.js: install it, or set JSII_NODE to its path."
+        )
 
 
 class StartedKernel:
@@ -228,10 +512,7 @@ class StartedKernel:
             except OSError as error:
                 shutil.rmtree(self.runtime_dir, ignore_errors=True)
                 channel.close()
-                raise KernelStartError(
-                    f"cannot start the jsii kernel with {node!r}: {error.strerror}. "
-                    "It needs Node.js: install it, or set JSII_NODE to its path."
-                ) from None
+                raise KernelStartError.no_node(node, error) from None
         self.pending = collections.deque(assemblies)
         self.answers: dict[Assembly, bytes] = {}
         self.answered_at_start: list[str] = []  # names of the assemblies loaded that way
@@ -324,21 +605,15 @@ _ADOPTED: list[object] = []  # jsii's process object for it, once jsii adopted i
 def start_kernel() -> None:
     """Start the jsii kernel now, so that it boots while Python does other work.
 
-    Does nothing with CDK_PLAIN_IMPORTS, when started already, once jsii is running, or when
+    Does nothing unless :func:`enabled`, when started already, once jsii is running, or when
     JSII_RUNTIME names another kernel to run. Raises KernelStartError when node cannot start.
     """
-    if _STARTED or plain_imports() or "jsii" in sys.modules or os.environ.get("JSII_RUNTIME"):
+    if _STARTED or "jsii" in sys.modules or os.environ.get("JSII_RUNTIME") or not enabled():
         return
     assemblies = [Assembly.of_package(package) for package in engine.active().assembly_packages]
     started = StartedKernel([a for a in assemblies if a], provider_submodules_in_code())
     _STARTED.append(started)
     atexit.register(started.stop)
-
-
-def stop_kernel() -> None:
-    """Stop the kernel :func:`start_kernel` started, if it did (before main.py runs again)."""
-    for started in _STARTED:
-        started.stop()
 
 
 def adopt_kernel() -> None:
@@ -347,9 +622,10 @@ def adopt_kernel() -> None:
     if not _STARTED or "constructs" in sys.modules:  # jsii has a kernel of its own
         return
     from jsii._kernel.providers import process as jsii_process
-    from jsii._kernel.types import LoadRequest
+    from jsii._kernel.types import CreateRequest, LoadRequest
 
     started = _STARTED[0]
+    app_fqn = f"{engine.active().core_package}.App"
     pipes = types.SimpleNamespace(stdin=started.writer, stdout=started.reader)
 
     class AdoptedKernel(jsii_process._NodeProcess):
@@ -364,6 +640,8 @@ def adopt_kernel() -> None:
             if threading.current_thread().name == IMPORT_AHEAD_THREAD:
                 # One channel, one conversation: the main thread may be mid-request.
                 raise RuntimeError("the jsii kernel is not to be called while importing ahead")
+            if isinstance(request, CreateRequest) and request.fqn == app_fqn:
+                import_provider_submodules_ahead()  # the app's modules are imported by now
             if isinstance(request, LoadRequest):
                 answer = started.answer_to_load(
                     Assembly(request.name, request.version, request.tarball)
@@ -390,24 +668,27 @@ def adopt_kernel() -> None:
 # --- 4. Python's imports, ahead of the build ---------------------------------------------
 
 IMPORT_AHEAD_THREAD = "fast-synth-import-ahead"
+_AHEAD: list[threading.Thread] = []  # the import-ahead thread, once started
 
 
 def import_provider_submodules_ahead() -> threading.Thread | None:
     """Import the provider submodules the app's code uses, in a background thread.
 
-    Call it once the app's modules are imported, before the build: their order of import, and
-    within each the order of `aws.<submodule>` in the text, is about the order the build needs
-    them. The main thread imports any it needs first itself (Python's import locks keep each
-    import single). The thread may not call the kernel: a submodule whose import tries stops it,
-    and is imported again where the build uses it. Does nothing unless the kernel was adopted.
+    The adopted kernel calls it when jsii is asked to create the App: the app's modules are
+    imported by then, and their order of import, and within each the order of `aws.<submodule>`
+    in the text, is about the order the build needs them. The main thread imports any it needs
+    first itself (Python's import locks keep each import single). The thread may not call the
+    kernel: a submodule whose import tries stops it, and is imported again where the build uses
+    it. Runs once per process, and only on an adopted kernel.
     """
     package = sys.modules.get(provider_package())
-    if not isinstance(package, LazyPackage) or not _ADOPTED:
+    if not isinstance(package, LazyPackage) or not _ADOPTED or _AHEAD:
         return None
     files = _app_files_in_import_order()
     thread = threading.Thread(
         target=_import_all, args=(package, files), name=IMPORT_AHEAD_THREAD, daemon=True
     )
+    _AHEAD.append(thread)
     thread.start()
     return thread
 
@@ -433,15 +714,24 @@ def _import_all(package: LazyPackage, files: list[Path]) -> None:
 TYPE_CHECKING_STUB_PREFIX = "_typecheckingstub__"
 
 
-def memoize_binding_type_hints() -> None:
-    """Evaluate the annotations of each jsii type-checking stub once, not on every call.
+def memoize_binding_type_hints(packages: Iterable[str]) -> None:
+    """In the modules of `packages` (and their submodules) only, evaluate the annotations of each
+    jsii type-checking stub once, not on every call.
 
-    The stubs are module-level functions whose annotations never change after import, so a
-    cached answer is the same answer. Any other call goes to typing.get_type_hints unchanged.
+    Each such module imported from now on runs with :func:`binding_typing` as its global
+    ``typing`` (one imported already keeps typing: correct, only slower). The stubs are
+    module-level functions whose annotations never change after import, so a cached answer is
+    the same answer.
     """
+    if not any(isinstance(finder, _BindingImports) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _BindingImports(frozenset(packages)))
+
+
+@functools.cache
+def binding_typing() -> types.ModuleType:
+    """The ``typing`` the binding modules see: typing's names, with get_type_hints answering a
+    type-checking stub from a memo. Any other call goes to typing.get_type_hints unchanged."""
     evaluate = typing.get_type_hints
-    if getattr(evaluate, "memoizes_binding_stubs", False):
-        return
     hints: dict[object, dict[str, object]] = {}
 
     def get_type_hints(
@@ -457,26 +747,35 @@ def memoize_binding_type_hints() -> None:
             hints[obj] = evaluate(obj)
         return hints[obj]
 
-    get_type_hints.memoizes_binding_stubs = True  # type: ignore[attr-defined]
-    typing.get_type_hints = get_type_hints
+    view = types.ModuleType(typing.__name__, typing.__doc__)
+    vars(view).update(vars(typing))
+    view.get_type_hints = get_type_hints  # type: ignore[attr-defined]
+    return view
 
 
-# --- 6. the process ------------------------------------------------------------------------
+class _BindingImports(importlib.abc.MetaPathFinder):
+    """Finds the binding packages' modules as Python's path finder does, with a loader that
+    gives each its binding ``typing`` once it has run (its own ``import typing`` is over)."""
+
+    def __init__(self, roots: frozenset[str]) -> None:
+        self.roots = roots
+
+    def find_spec(
+        self, fullname: str, path: typing.Sequence[str] | None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.partition(".")[0] not in self.roots:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and type(spec.loader) is importlib.machinery.SourceFileLoader:
+            spec.loader = _BindingLoader(spec.loader.name, spec.loader.path)
+        return spec
 
 
-def run_as_program(main: Callable[[], int]) -> NoReturn:
-    """Run `main` as the whole program: exit with its status, skipping the interpreter's teardown.
-
-    No cyclic garbage collection: a synth is over in a second and leaves little cyclic garbage
-    (peak RSS unchanged, README "Synth speed"). The exit handlers still run (ours stops the
-    kernel, which removes its temporary files). An exception propagates as usual: traceback,
-    exit status 1.
-    """
-    if plain_imports():  # the reference: an ordinary Python program
-        sys.exit(main())
-    gc.disable()
-    status = main()
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
+class _BindingLoader(importlib.machinery.SourceFileLoader):
+    def exec_module(self, module: types.ModuleType) -> None:
+        super().exec_module(module)
+        # The namespace the module's functions run in, also when jsii's `publication` has put a
+        # module of only the public names in its place in sys.modules.
+        namespace = vars(module)
+        if namespace.get("typing") is typing:
+            namespace["typing"] = binding_typing()

@@ -1,9 +1,11 @@
 "use strict";
 /**
- * Node preload for the jsii kernel (issue 5; modules/fast_synth.py starts the kernel with
- * `--require` of this file). It makes the prebuilt provider's lib/index.js lazy, warms the
- * submodules the app uses, defers cdktf's zip library, skips the JavaScript stack cdktf keeps
- * for every token, and runs cdktf's `terraform version` check once per binary.
+ * Node preload for the jsii kernel (modules/fast_synth.py starts the kernel with `--require` of
+ * this file). It makes the prebuilt provider's lib/index.js lazy, warms the submodules the app
+ * uses, defers cdktf's zip library, skips the JavaScript stack cdktf keeps for every token, and
+ * runs cdktf's `terraform version` check once per binary. Each node internal and engine file it
+ * relies on is listed in fast_synth.py's INTERNALS, and the kernel runs it only with the
+ * versions fast_synth.py's WRITTEN_FOR names.
  *
  * Engines. Both engines of modules/engine.py are known: CDKTF (`cdktf`, `@cdktf/provider-aws`)
  * and CDK Terrain (`cdktn`, `@cdktn/provider-aws`), whose files sit at the same paths under their

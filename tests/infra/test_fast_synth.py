@@ -1,4 +1,4 @@
-"""Fast synth (issue 5): the fast path is really taken, and nothing else changes.
+"""Fast synth: the fast path is really taken, and nothing else changes.
 
 A new provider binding or jsii release must not slip back to the slow path unnoticed: the
 fast-path tests fail when Python imports more than a handful of provider submodules, when the

@@ -346,33 +346,99 @@ def test_each_assembly_is_read_from_its_package_without_importing_it(package: st
     }
 
 
-def test_type_hints_of_binding_stubs_are_evaluated_once_and_others_as_usual() -> None:
-    # Given the memo, and a jsii-style stub and an ordinary function with the same annotations
-    fast_synth.memoize_binding_type_hints()
-    fast_synth.memoize_binding_type_hints()  # installing twice changes nothing
+def test_binding_typing_evaluates_each_stub_once_and_anything_else_as_typing_does() -> None:
+    # Given the binding modules' typing, and a jsii-style stub and an ordinary function with the
+    # same annotations
+    view = fast_synth.binding_typing()
 
     def _typecheckingstub__abc(scope: Path, id_: str) -> None: ...
 
     def ordinary(scope: Path, id_: str) -> None: ...
 
     # Then the stub's hints are computed once and are what typing computes
-    first = typing.get_type_hints(_typecheckingstub__abc)
+    first = view.get_type_hints(_typecheckingstub__abc)
+    assert first == typing.get_type_hints(_typecheckingstub__abc)
     assert first == {"scope": Path, "id_": str, "return": type(None)}
-    assert typing.get_type_hints(_typecheckingstub__abc) is first
-    # And any other function's are computed afresh, as before
-    assert typing.get_type_hints(ordinary) == first
-    assert typing.get_type_hints(ordinary) is not typing.get_type_hints(ordinary)
+    assert view.get_type_hints(_typecheckingstub__abc) is first
+    # And any other function's are computed afresh, as typing does
+    assert view.get_type_hints(ordinary) == first
+    assert view.get_type_hints(ordinary) is not view.get_type_hints(ordinary)
+    # And every other name is typing's own
+    assert view.Optional is typing.Optional
+    assert view.cast is typing.cast
+
+
+def test_only_the_binding_modules_see_the_memoized_type_hints() -> None:
+    # Given the session's fast-path imports of the engine (tests/infra/conftest.py synthesizes)
+    from modules.cdk import ENGINE, aws
+
+    if not fast_synth.enabled():
+        pytest.skip("the fast path is off in this session")
+    bindings = ("constructs", ENGINE.core_package, ENGINE.provider_package)
+    used = aws.sqs_queue  # a submodule, imported through the binding finder if not already
+    # Then typing itself is untouched, for this module and every other one
+    assert typing.get_type_hints.__module__ == "typing"
+    assert typing.get_type_hints.__qualname__ == "get_type_hints"
+    memo = fast_synth.binding_typing()
+    others = {
+        name
+        for name, module in list(sys.modules.items())
+        if name.partition(".")[0] not in bindings and vars(module).get("typing") is memo
+    }
+    assert others == set()
+    # And the binding modules' code runs with the memo (the names they publish are the classes:
+    # jsii's `publication` hides their other globals)
+    from modules.cdk import App
+
+    assert used.SqsQueue.__init__.__globals__["typing"] is memo
+    assert App.__init__.__globals__["typing"] is memo
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["fast", "plain"])
+def test_a_binding_module_imported_later_gets_the_memo_and_keeps_its_resources(
+    plain: bool, tmp_path: Path
+) -> None:
+    # Given a package that uses typing and reads a file beside it through importlib.resources
+    package = tmp_path / "fake_binding"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "import importlib.resources\nimport typing\n"
+        "DATA = importlib.resources.files(__name__).joinpath('data.txt').read_text()\n"
+    )
+    (package / "data.txt").write_text("tarball")
+    program = (
+        "import sys, typing\n"
+        "from modules import fast_synth\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "if sys.argv[1] == 'fast':\n"
+        "    fast_synth.memoize_binding_type_hints(['fake_binding'])\n"
+        "import fake_binding, json\n"
+        "print(json.dumps([fake_binding.DATA, fake_binding.typing is typing,"
+        " typing.get_type_hints.__module__]))\n"
+    )
+    # When it is imported after the memo was installed for it (or not)
+    completed = subprocess.run(
+        [sys.executable, "-c", program, "plain" if plain else "fast"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_SECONDS,
+        check=True,
+    )
+    # Then it reads its resources as before; only its own typing is the memoized one
+    assert json.loads(completed.stdout) == ["tarball", plain, "typing"]
 
 
 PROGRAM = """
 import gc, sys
-from modules import fast_synth
+from modules import engine, fast_synth
 def main():
+    engine.choose(engine.REPO_ROOT, [])  # as main.py does; the fast path starts here
     print(gc.isenabled())
     if sys.argv[1] == "raise":
         raise RuntimeError("synth failed")
     return int(sys.argv[1])
-fast_synth.run_as_program(main)
+fast_synth.run(main)
 """
 
 
@@ -385,7 +451,7 @@ fast_synth.run_as_program(main)
         (False, "raise", 1, "False"),
     ],
 )
-def test_run_as_program_exits_with_mains_status_or_its_exception(
+def test_run_exits_with_mains_status_or_its_exception(
     plain: bool, argument: str, status: int, collector: str
 ) -> None:
     # Given main.py's way of running (no cyclic GC, no teardown; plain: an ordinary program)
