@@ -18,6 +18,7 @@ import yaml
 
 from modules.config import PROJECT_FILE, SERVICE_FILE, WORKERS_DIR
 from pipeline.synth import synth
+from workers.runtime.producer_settings import MAX_INTERVAL_VARIABLE, MIN_INTERVAL_VARIABLE
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,13 +59,13 @@ LOCAL_SETTINGS = (
     ),
     Setting(
         f"{WORKERS_DIR}/producer/{SERVICE_FILE}",
-        ("containers", 0, "environment", "MIN_INTERVAL_SECONDS"),
+        ("containers", 0, "environment", MIN_INTERVAL_VARIABLE),
         1,
         "the producer sends every 1-2 s instead of every 10-60 s",
     ),
     Setting(
         f"{WORKERS_DIR}/producer/{SERVICE_FILE}",
-        ("containers", 0, "environment", "MAX_INTERVAL_SECONDS"),
+        ("containers", 0, "environment", MAX_INTERVAL_VARIABLE),
         2,
         "the producer sends every 1-2 s instead of every 10-60 s",
     ),

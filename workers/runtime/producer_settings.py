@@ -15,6 +15,9 @@ from workers.runtime.kinds import QUEUE_URL_VARIABLE
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+# A service may set the intervals in its container's environment (the e2e run shortens them).
+MIN_INTERVAL_VARIABLE = "MIN_INTERVAL_SECONDS"
+MAX_INTERVAL_VARIABLE = "MAX_INTERVAL_SECONDS"
 DEFAULT_MIN_INTERVAL_SECONDS = 10.0
 DEFAULT_MAX_INTERVAL_SECONDS = 60.0
 # An interval is at least a tenth of a second and at most a day.
@@ -39,19 +42,19 @@ class ProducerSettings:
         """The queue always; the intervals only when they differ from the defaults."""
         values = {QUEUE_URL_VARIABLE: self.queue_url}
         if self.min_interval != DEFAULT_MIN_INTERVAL_SECONDS:
-            values["MIN_INTERVAL_SECONDS"] = env.number_text(self.min_interval)
+            values[MIN_INTERVAL_VARIABLE] = env.number_text(self.min_interval)
         if self.max_interval != DEFAULT_MAX_INTERVAL_SECONDS:
-            values["MAX_INTERVAL_SECONDS"] = env.number_text(self.max_interval)
+            values[MAX_INTERVAL_VARIABLE] = env.number_text(self.max_interval)
         return values
 
     @classmethod
     def from_env(cls, source: Mapping[str, str] | None = None) -> ProducerSettings:
         queue_url = env.required_str(QUEUE_URL_VARIABLE, source)
-        low = _interval("MIN_INTERVAL_SECONDS", DEFAULT_MIN_INTERVAL_SECONDS, source)
-        high = _interval("MAX_INTERVAL_SECONDS", DEFAULT_MAX_INTERVAL_SECONDS, source)
+        low = _interval(MIN_INTERVAL_VARIABLE, DEFAULT_MIN_INTERVAL_SECONDS, source)
+        high = _interval(MAX_INTERVAL_VARIABLE, DEFAULT_MAX_INTERVAL_SECONDS, source)
         if low > high:
             raise env.EnvError(
-                f"MIN_INTERVAL_SECONDS={low:g} must not exceed MAX_INTERVAL_SECONDS={high:g}"
+                f"{MIN_INTERVAL_VARIABLE}={low:g} must not exceed {MAX_INTERVAL_VARIABLE}={high:g}"
             )
         return cls(queue_url, low, high)
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from workers.runtime import env
+from workers.runtime.kinds import QUEUE_URL_VARIABLE
 from workers.runtime.limits import SQS_MAX_VISIBILITY_SECONDS
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class PlatformSettings:
     def to_env(self) -> dict[str, str]:
         values = {
             "JOBS_TABLE": self.table,
-            "QUEUE_URL": self.queue_url,
+            QUEUE_URL_VARIABLE: self.queue_url,
             "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url,
             "QUEUE_TYPE": str(self.queue_type),
             "MAX_PARALLEL_JOBS": str(self.max_parallel_jobs),
@@ -95,7 +96,7 @@ class PlatformSettings:
     def from_env(cls, source: Mapping[str, str] | None = None) -> PlatformSettings:
         return cls(
             table=env.required_str("JOBS_TABLE", source),
-            queue_url=env.required_str("QUEUE_URL", source),
+            queue_url=env.required_str(QUEUE_URL_VARIABLE, source),
             dead_letter_queue_url=env.required_str("DEAD_LETTER_QUEUE_URL", source),
             queue_type=_queue_type("QUEUE_TYPE", source),
             max_parallel_jobs=_required_int("MAX_PARALLEL_JOBS", 1, 1000, source),
