@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from modules.config import PLATFORM_STACKS, load_config
 from tests.conftest import REPO_ROOT
-from tests.infra.conftest import synth_stacks
+from tests.infra.stack_json import synth_stacks
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -22,7 +22,11 @@ from modules.constructs.network import (
     public_subnet_cidr,
 )
 from modules.stacks import cluster
-from tests.infra.conftest import (
+from tests.infra.stack_json import (
+    ACCOUNT,
+    PARTITION,
+    ROLE,
+    ROLE_POLICY,
     data_sources,
     only_resource,
     policy_statements,
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from tests.infra.conftest import Stack
+    from tests.infra.stack_json import Stack
 
 VPC = aws.vpc.Vpc.TF_RESOURCE_TYPE
 SUBNET = aws.subnet.Subnet.TF_RESOURCE_TYPE
@@ -45,15 +49,11 @@ ENDPOINT = aws.vpc_endpoint.VpcEndpoint.TF_RESOURCE_TYPE
 SECURITY_GROUP = aws.security_group.SecurityGroup.TF_RESOURCE_TYPE
 INGRESS_RULE = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule.TF_RESOURCE_TYPE
 EGRESS_RULE = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule.TF_RESOURCE_TYPE
-ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
-ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
 
 # What the default configuration's tasks call: image pulls, awslogs, and SQS. Nothing more is
 # paid for by default (README, "Network cost").
 DEFAULT_INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "sqs"]
 MAX_DEFAULT_INTERFACE_ENDPOINTS = 5
-ACCOUNT = "${data.aws_caller_identity.account.account_id}"
-PARTITION = "${data.aws_partition.partition.partition}"
 
 
 def logical_id(stack: Stack, resource_type: str, **properties: Any) -> str:

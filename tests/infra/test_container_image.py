@@ -12,16 +12,20 @@ import pytest
 from modules.cdk import DataResource, aws
 from modules.constructs.container_image import image_files, image_inputs, image_tag
 from tests.conftest import REPO_ROOT
-from tests.infra.conftest import only_resource, reference, resources
+from tests.infra.stack_json import (
+    REPOSITORY,
+    TASK_DEFINITION,
+    only_resource,
+    reference,
+    resources,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tests.infra.conftest import Stack
+    from tests.infra.stack_json import Stack
 
-REPOSITORY = aws.ecr_repository.EcrRepository.TF_RESOURCE_TYPE
 LIFECYCLE = aws.ecr_lifecycle_policy.EcrLifecyclePolicy.TF_RESOURCE_TYPE
-TASK_DEFINITION = aws.ecs_task_definition.EcsTaskDefinition.TF_RESOURCE_TYPE
 BUILD = DataResource.TF_RESOURCE_TYPE
 SERVICES = ("consumer", "producer")
 

@@ -16,7 +16,15 @@ from modules.cdk import aws
 from modules.config import load_config
 from modules.constructs.task_failure_alerts import INPUT_PATHS
 from tests.conftest import REPO_ROOT
-from tests.infra.conftest import (
+from tests.infra.stack_json import (
+    ACCOUNT,
+    KEY,
+    PARTITION,
+    ROLE,
+    ROLE_POLICY,
+    RULE,
+    TARGET,
+    TOPIC,
     only_resource,
     policy_statements,
     reference,
@@ -28,19 +36,11 @@ from tests.infra.synth_output import synth_into
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.infra.conftest import Stack
+    from tests.infra.stack_json import Stack
 
-RULE = aws.cloudwatch_event_rule.CloudwatchEventRule.TF_RESOURCE_TYPE
-TARGET = aws.cloudwatch_event_target.CloudwatchEventTarget.TF_RESOURCE_TYPE
-TOPIC = aws.sns_topic.SnsTopic.TF_RESOURCE_TYPE
 TOPIC_POLICY = aws.sns_topic_policy.SnsTopicPolicy.TF_RESOURCE_TYPE
-KEY = aws.kms_key.KmsKey.TF_RESOURCE_TYPE
-ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
-ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
 CHATBOT = aws.chatbot_slack_channel_configuration.ChatbotSlackChannelConfiguration.TF_RESOURCE_TYPE
 
-ACCOUNT = "${data.aws_caller_identity.account.account_id}"
-PARTITION = "${data.aws_partition.partition.partition}"
 CLUSTER_ARN = f"arn:{PARTITION}:ecs:eu-west-1:{ACCOUNT}:cluster/workers"
 LOG_GROUPS_URL = (
     "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"

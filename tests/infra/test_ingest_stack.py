@@ -32,11 +32,16 @@ from modules.ingest_contract import (
     body_too_large,
 )
 from modules.stacks import ingest
-from tests.infra.conftest import (
+from tests.infra.stack_json import (
+    ACCOUNT,
+    PARTITION,
+    ROLE,
+    ROLE_POLICY,
     data_sources,
     only_resource,
     policy_statements,
     reference,
+    remote_output,
     resources,
     synth_stacks,
 )
@@ -47,7 +52,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from modules.config import PlatformConfig
-    from tests.infra.conftest import Stack
+    from tests.infra.stack_json import Stack
 
 REST_API = aws.api_gateway_rest_api.ApiGatewayRestApi.TF_RESOURCE_TYPE
 RESOURCE = aws.api_gateway_resource.ApiGatewayResource.TF_RESOURCE_TYPE
@@ -70,13 +75,9 @@ API_KEY = aws.api_gateway_api_key.ApiGatewayApiKey.TF_RESOURCE_TYPE
 ACCOUNT_SETTINGS = aws.api_gateway_account.ApiGatewayAccount.TF_RESOURCE_TYPE
 WEB_ACL = aws.wafv2_web_acl.Wafv2WebAcl.TF_RESOURCE_TYPE
 WEB_ACL_ASSOCIATION = aws.wafv2_web_acl_association.Wafv2WebAclAssociation.TF_RESOURCE_TYPE
-ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
-ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
 LOG_GROUP = aws.cloudwatch_log_group.CloudwatchLogGroup.TF_RESOURCE_TYPE
 
-ACCOUNT = "${data.aws_caller_identity.account.account_id}"
-PARTITION = "${data.aws_partition.partition.partition}"
-QUEUE_ARN = "${data.terraform_remote_state.consumer_outputs.outputs.queue_arn}"
+QUEUE_ARN = remote_output("consumer", "queue_arn")
 COGNITO_ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
 JSON = "application/json"
 

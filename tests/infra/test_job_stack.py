@@ -23,18 +23,31 @@ from modules.config import JobSpec, load_config
 from modules.constructs.job_dispatch import REAPER_CONCURRENCY
 from modules.constructs.lambda_code import bundle_files, deterministic_zip
 from tests.conftest import REPO_ROOT
-from tests.infra.conftest import (
+from tests.infra.stack_json import (
+    ACCOUNT,
+    ALARM,
+    ALERT_TOPIC,
+    CLUSTER_ARN,
+    CLUSTER_NAME,
+    PARTITION,
+    QUEUE,
+    ROLE,
+    ROLE_POLICY,
+    RULE,
+    TARGET,
+    TASK_DEFINITION,
     ecs_tasks_trust,
     execution_role,
     execution_role_permissions,
+    named,
     only_resource,
     policy_statements,
     reference,
+    remote_output,
     resources,
+    role_permissions,
 )
 from tests.infra.synth_output import synth_into
-from tests.infra.test_scheduled_stack import ACCOUNT, ALERT_TOPIC, CLUSTER, PARTITION, role
-from tests.infra.test_scheduled_stack import role_permissions as permissions
 from workers.runtime.jobs.schema import LAMBDA_FILES
 
 if TYPE_CHECKING:
@@ -42,28 +55,15 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from modules.config import PlatformConfig
-    from tests.infra.conftest import Stack
+    from tests.infra.stack_json import Stack
 
 JOB = "crunch"
 FAMILY = "workers-crunch"
 FUNCTION = aws.lambda_function.LambdaFunction.TF_RESOURCE_TYPE
 MAPPING = aws.lambda_event_source_mapping.LambdaEventSourceMapping.TF_RESOURCE_TYPE
 PERMISSION = aws.lambda_permission.LambdaPermission.TF_RESOURCE_TYPE
-RULE = aws.cloudwatch_event_rule.CloudwatchEventRule.TF_RESOURCE_TYPE
-TARGET = aws.cloudwatch_event_target.CloudwatchEventTarget.TF_RESOURCE_TYPE
 TABLE = aws.dynamodb_table.DynamodbTable.TF_RESOURCE_TYPE
-QUEUE = aws.sqs_queue.SqsQueue.TF_RESOURCE_TYPE
-ALARM = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm.TF_RESOURCE_TYPE
-TASK_DEFINITION = aws.ecs_task_definition.EcsTaskDefinition.TF_RESOURCE_TYPE
-ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
-ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
 LOG_STREAMS = f"arn:{PARTITION}:logs:eu-west-1:{ACCOUNT}:log-group:/workers/crunch:*"
-
-
-def named(stack: Stack, resource_type: str, name: str, key: str = "name") -> tuple[str, Any]:
-    (found,) = [(id_, body) for id_, body in resources(stack, resource_type).items()
-                if body[key] == name]  # fmt: skip
-    return found
 
 
 def ref(stack: Stack, resource_type: str, name: str, attribute: str, key: str = "name") -> str:
@@ -74,7 +74,7 @@ def grants(stack: Stack, role_name: str) -> dict[str, tuple[Any, ...]]:
     """A role's statements by sid, as (actions, resources, conditions or None)."""
     return {
         sid: (statement["actions"], statement["resources"], statement.get("condition"))
-        for sid, statement in permissions(stack, role_name).items()
+        for sid, statement in role_permissions(stack, role_name).items()
     }
 
 
@@ -202,7 +202,7 @@ def test_the_queue_feeds_the_dispatcher_in_batches_with_partial_failures(stack: 
     policy_id, _ = next(
         (id_, body)
         for id_, body in resources(stack, ROLE_POLICY).items()
-        if body["role"] == reference(ROLE, role(stack, f"{FAMILY}-dispatcher")[0], "id")
+        if body["role"] == reference(ROLE, named(stack, ROLE, f"{FAMILY}-dispatcher")[0], "id")
     )
 
     assert {key: mapping[key] for key in mapping if key != "//"} == {
@@ -234,11 +234,11 @@ def test_dispatcher_runs_the_platform_code_with_the_jobs_settings(stack: Stack) 
         "MAX_ATTEMPTS": str(job.max_attempts),
         "RETRY_DELAY_SECONDS": str(job.retry_delay_seconds),
         "STATUS_RETENTION_DAYS": str(job.status_retention_days),
-        "CLUSTER": CLUSTER % "cluster_arn",
+        "CLUSTER": CLUSTER_ARN,
         "TASK_DEFINITION": reference(TASK_DEFINITION, "task_definition", "arn"),
         "SUBNETS": '${join(",", data.terraform_remote_state.cluster_outputs.outputs.'
         "private_subnet_ids)}",
-        "SECURITY_GROUPS": CLUSTER % "task_security_group_id",
+        "SECURITY_GROUPS": remote_output("cluster", "task_security_group_id"),
         "JOB_CONTAINER": "worker",
     }
 
@@ -252,8 +252,8 @@ def test_dispatcher_may_only_take_its_jobs_run_its_family_and_track_its_table(
         ref(stack, QUEUE, f"{FAMILY}-dlq", "arn"),
     )
     table = ref(stack, TABLE, f"{FAMILY}-jobs", "arn")
-    task_role = reference(ROLE, role(stack, f"{FAMILY}-task")[0], "arn")
-    execution = reference(ROLE, role(stack, f"{FAMILY}-execution")[0], "arn")
+    task_role = reference(ROLE, named(stack, ROLE, f"{FAMILY}-task")[0], "arn")
+    execution = reference(ROLE, named(stack, ROLE, f"{FAMILY}-execution")[0], "arn")
 
     assert grants(stack, f"{FAMILY}-dispatcher") == {
         "ReceiveJobs": (
@@ -275,11 +275,11 @@ def test_dispatcher_may_only_take_its_jobs_run_its_family_and_track_its_table(
         "RunJobTasks": (
             ["ecs:RunTask"],
             [f"{ecs}:task-definition/{FAMILY}:*"],
-            [{"test": "ArnEquals", "variable": "ecs:cluster", "values": [CLUSTER % "cluster_arn"]}],
+            [{"test": "ArnEquals", "variable": "ecs:cluster", "values": [CLUSTER_ARN]}],
         ),
         "TagJobTasksAtStart": (
             ["ecs:TagResource"],
-            [f"{ecs}:task/{CLUSTER % 'cluster_name'}/*"],
+            [f"{ecs}:task/{CLUSTER_NAME}/*"],
             [{"test": "StringEquals", "variable": "ecs:CreateAction", "values": ["RunTask"]}],
         ),
         "PassJobTaskRoles": (
@@ -301,7 +301,7 @@ def test_only_lambda_assumes_the_dispatcher_and_reaper_roles_for_this_account(
     stack: Stack,
 ) -> None:
     for name in (f"{FAMILY}-dispatcher", f"{FAMILY}-reaper"):
-        _, body = role(stack, name)
+        _, body = named(stack, ROLE, name)
         (trust,) = policy_statements(stack, body["assume_role_policy"]).values()
         assert trust["principals"] == [{"type": "Service", "identifiers": ["lambda.amazonaws.com"]}]
         assert trust["actions"] == ["sts:AssumeRole"]
@@ -323,7 +323,7 @@ def test_stopped_tasks_of_this_family_in_this_cluster_reach_the_reaper(stack: St
         "source": ["aws.ecs"],
         "detail-type": ["ECS Task State Change"],
         "detail": {
-            "clusterArn": [CLUSTER % "cluster_arn"],
+            "clusterArn": [CLUSTER_ARN],
             "group": [f"family:{FAMILY}"],
             "lastStatus": ["STOPPED"],
         },
@@ -391,7 +391,7 @@ def test_task_runs_the_job_runner_with_its_table_and_may_only_update_job_items(
         "WORKER_KIND": "job",
         "WORKER_HANDLER": f"workers.{JOB}.handler:run",
     }
-    assert permissions(stack, f"{FAMILY}-task") == {
+    assert role_permissions(stack, f"{FAMILY}-task") == {
         "UpdateOwnJobStatus": {
             "sid": "UpdateOwnJobStatus",
             "effect": "Allow",
@@ -411,7 +411,7 @@ def test_task_roles_trust_this_accounts_ecs_tasks_and_execution_is_limited_to_it
         ROLE, execution_id, "arn"
     )
     for name in (f"{FAMILY}-task", f"{FAMILY}-execution"):
-        _, body = role(stack, name)
+        _, body = named(stack, ROLE, name)
         assert policy_statements(stack, body["assume_role_policy"]) == ecs_tasks_trust()
 
 

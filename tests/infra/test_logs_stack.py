@@ -10,7 +10,12 @@ from modules.cdk import aws
 from modules.config import load_config
 from modules.constructs.alert_topic import KEY_ADMIN_ACTIONS
 from modules.stacks.logs import ALERT_TOPIC_ARN
-from tests.infra.conftest import (
+from tests.infra.stack_json import (
+    ACCOUNT,
+    KEY,
+    PARTITION,
+    TOPIC,
+    only_id,
     only_resource,
     policy_statements,
     reference,
@@ -22,21 +27,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from tests.infra.conftest import Stack
+    from tests.infra.stack_json import Stack
 
 LOG_GROUP = aws.cloudwatch_log_group.CloudwatchLogGroup.TF_RESOURCE_TYPE
-KEY = aws.kms_key.KmsKey.TF_RESOURCE_TYPE
-TOPIC = aws.sns_topic.SnsTopic.TF_RESOURCE_TYPE
 SUBSCRIPTION = aws.sns_topic_subscription.SnsTopicSubscription.TF_RESOURCE_TYPE
-ACCOUNT = "${data.aws_caller_identity.account.account_id}"
-PARTITION = "${data.aws_partition.partition.partition}"
 ACCOUNT_ROOT = [{"type": "AWS", "identifiers": [f"arn:{PARTITION}:iam::{ACCOUNT}:root"]}]
 SAME_ACCOUNT = {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [ACCOUNT]}
-
-
-def only_id(stack: Stack, resource_type: str) -> str:
-    (name,) = resources(stack, resource_type)
-    return name
 
 
 def key_statements(stack: Stack) -> dict[str, dict]:

@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from modules.cdk import aws
 from modules.config import load_config
-from tests.infra.conftest import (
+from tests.infra.stack_json import (
+    QUEUE,
+    ROLE,
+    SCALABLE_TARGET,
+    SERVICE,
+    TASK_DEFINITION,
     data_sources,
     ecs_tasks_trust,
     execution_role,
@@ -17,7 +21,9 @@ from tests.infra.conftest import (
     only_resource,
     policy_statements,
     reference,
+    remote_output,
     resources,
+    role_permissions,
     synth_stacks,
 )
 
@@ -25,28 +31,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from tests.infra.conftest import Stack
+    from tests.infra.stack_json import Stack
 
-TASK_DEFINITION = aws.ecs_task_definition.EcsTaskDefinition.TF_RESOURCE_TYPE
-SERVICE = aws.ecs_service.EcsService.TF_RESOURCE_TYPE
-ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
-ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
-QUEUE = aws.sqs_queue.SqsQueue.TF_RESOURCE_TYPE
-SCALABLE_TARGET = aws.appautoscaling_target.AppautoscalingTarget.TF_RESOURCE_TYPE
-
-CONSUMER_QUEUE_URL = "${data.terraform_remote_state.consumer_outputs.outputs.queue_url}"
-CONSUMER_QUEUE_ARN = "${data.terraform_remote_state.consumer_outputs.outputs.queue_arn}"
-
-
-def task_role_policy(stack: Stack) -> dict[str, Any]:
-    """The inline policy of the task role (the execution role has one of its own)."""
-    (role_id,) = [id_ for id_, r in resources(stack, ROLE).items() if r["name"].endswith("-task")]
-    (policy,) = [
-        body
-        for body in resources(stack, ROLE_POLICY).values()
-        if body["role"] == reference(ROLE, role_id, "id")
-    ]
-    return policy
+CONSUMER_QUEUE_URL = remote_output("consumer", "queue_url")
+CONSUMER_QUEUE_ARN = remote_output("consumer", "queue_arn")
+TASK_ROLE = "workers-producer-task"
 
 
 def container(stack: Stack) -> dict[str, Any]:
@@ -60,10 +49,10 @@ def test_task_role_may_only_send_to_the_consumers_queue(stacks: dict[str, Stack]
     stack = stacks["producer"]
 
     # When reading the task role's only policy
-    policy = task_role_policy(stack)
+    statements = role_permissions(stack, TASK_ROLE)
 
     # Then it allows sqs:SendMessage on the queue ARN the consumer stack outputs, nothing else
-    assert policy_statements(stack, policy["policy"]) == {
+    assert statements == {
         "SendToConsumerQueue": {
             "sid": "SendToConsumerQueue",
             "effect": "Allow",
@@ -199,10 +188,8 @@ def test_tasks_setting_and_sends_to_are_read_from_the_spec(
     stack = synth_stacks(load_config(root), tmp_path / "cdktf.out")["producer"]
 
     # Then the producer reads the "orders" stack's outputs and runs 3 tasks
-    statements = policy_statements(stack, task_role_policy(stack)["policy"])
-    assert statements["SendToOrdersQueue"]["resources"] == [
-        "${data.terraform_remote_state.orders_outputs.outputs.queue_arn}"
-    ]
+    statements = role_permissions(stack, TASK_ROLE)
+    assert statements["SendToOrdersQueue"]["resources"] == [remote_output("orders", "queue_arn")]
     assert data_sources(stack, "terraform_remote_state")["orders_outputs"]["config"] == {
         "path": "../../../terraform-state/orders.tfstate"
     }

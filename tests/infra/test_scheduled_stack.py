@@ -16,15 +16,31 @@ import yaml
 
 from modules.cdk import aws
 from modules.config import ConfigError, load_config
-from tests.infra.conftest import (
+from tests.infra.stack_json import (
+    ACCOUNT,
+    ALARM,
+    ALERT_TOPIC,
+    CLUSTER_ARN,
+    CLUSTER_NAME,
+    PARTITION,
+    QUEUE,
+    QUEUE_POLICY,
+    ROLE,
+    ROLE_POLICY,
+    SERVICE,
+    TASK_DEFINITION,
     data_sources,
     ecs_tasks_trust,
     execution_role,
     execution_role_permissions,
+    named,
+    only_id,
     only_resource,
     policy_statements,
     reference,
+    remote_output,
     resources,
+    role_permissions,
     synth_stacks,
 )
 from tests.infra.synth_output import output_files, synth_into
@@ -33,45 +49,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from tests.infra.conftest import Stack
+    from tests.infra.stack_json import Stack
 
 SCHEDULE = aws.scheduler_schedule.SchedulerSchedule.TF_RESOURCE_TYPE
-TASK_DEFINITION = aws.ecs_task_definition.EcsTaskDefinition.TF_RESOURCE_TYPE
-ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
-ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
-QUEUE = aws.sqs_queue.SqsQueue.TF_RESOURCE_TYPE
-QUEUE_POLICY = aws.sqs_queue_policy.SqsQueuePolicy.TF_RESOURCE_TYPE
-ALARM = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm.TF_RESOURCE_TYPE
-SERVICE = aws.ecs_service.EcsService.TF_RESOURCE_TYPE
 BUILD = "terraform_data"
 
 JOB = "reporter"
-ACCOUNT = "${data.aws_caller_identity.account.account_id}"
-PARTITION = "${data.aws_partition.partition.partition}"
-CLUSTER = "${data.terraform_remote_state.cluster_outputs.outputs.%s}"
-ALERT_TOPIC = "${data.terraform_remote_state.logs_outputs.outputs.alert_topic_arn}"
-CONSUMER_QUEUE_URL = "${data.terraform_remote_state.consumer_outputs.outputs.queue_url}"
-CONSUMER_QUEUE_ARN = "${data.terraform_remote_state.consumer_outputs.outputs.queue_arn}"
-
-
-def only_id(stack: Stack, resource_type: str) -> str:
-    (logical_id,) = resources(stack, resource_type)
-    return logical_id
-
-
-def role(stack: Stack, name: str) -> tuple[str, dict[str, Any]]:
-    (found,) = [(id_, body) for id_, body in resources(stack, ROLE).items() if body["name"] == name]
-    return found
-
-
-def role_permissions(stack: Stack, name: str) -> dict[str, dict[str, Any]]:
-    role_id, _ = role(stack, name)
-    (policy,) = [
-        body
-        for body in resources(stack, ROLE_POLICY).values()
-        if body["role"] == reference(ROLE, role_id, "id")
-    ]
-    return policy_statements(stack, policy["policy"])
+CONSUMER_QUEUE_URL = remote_output("consumer", "queue_url")
+CONSUMER_QUEUE_ARN = remote_output("consumer", "queue_arn")
 
 
 def edit_job(root: Path, **changes: Any) -> None:
@@ -122,8 +107,8 @@ def test_target_runs_the_jobs_task_definition_on_fargate_in_private_subnets(
     # Then RunTask in the cluster, with the scheduler's role, this revision of the task
     # definition, the cluster's private subnets and task security group, and no public IP
     assert target == {
-        "arn": CLUSTER % "cluster_arn",
-        "role_arn": reference(ROLE, role(stack, "workers-reporter-scheduler")[0], "arn"),
+        "arn": CLUSTER_ARN,
+        "role_arn": reference(ROLE, named(stack, ROLE, "workers-reporter-scheduler")[0], "arn"),
         "dead_letter_config": {"arn": reference(QUEUE, only_id(stack, QUEUE), "arn")},
         "retry_policy": {"maximum_retry_attempts": 185, "maximum_event_age_in_seconds": 86400},
         "ecs_parameters": {
@@ -134,8 +119,8 @@ def test_target_runs_the_jobs_task_definition_on_fargate_in_private_subnets(
             "capacity_provider_strategy": [{"capacity_provider": "FARGATE", "weight": 1}],
             "platform_version": "LATEST",
             "network_configuration": {
-                "subnets": CLUSTER % "private_subnet_ids",
-                "security_groups": [CLUSTER % "task_security_group_id"],
+                "subnets": remote_output("cluster", "private_subnet_ids"),
+                "security_groups": [remote_output("cluster", "task_security_group_id")],
                 "assign_public_ip": False,
             },
             "propagate_tags": "TASK_DEFINITION",
@@ -201,7 +186,7 @@ def test_scheduler_role_is_assumable_by_this_accounts_default_schedule_group_onl
     stacks: dict[str, Stack],
 ) -> None:
     stack = stacks[JOB]
-    _, scheduler_role = role(stack, "workers-reporter-scheduler")
+    _, scheduler_role = named(stack, ROLE, "workers-reporter-scheduler")
 
     assert policy_statements(stack, scheduler_role["assume_role_policy"]) == {
         "AssumedByScheduler": {
@@ -229,8 +214,8 @@ def test_scheduler_may_run_this_family_in_this_cluster_pass_its_two_roles_and_fi
     # Given the synthesized job
     stack = stacks[JOB]
     ecs = f"arn:{PARTITION}:ecs:eu-west-1:{ACCOUNT}"
-    task_role_arn = reference(ROLE, role(stack, "workers-reporter-task")[0], "arn")
-    execution_role_arn = reference(ROLE, role(stack, "workers-reporter-execution")[0], "arn")
+    task_role_arn = reference(ROLE, named(stack, ROLE, "workers-reporter-task")[0], "arn")
+    execution_role_arn = reference(ROLE, named(stack, ROLE, "workers-reporter-execution")[0], "arn")
 
     # When reading the scheduler role's only policy
     statements = role_permissions(stack, "workers-reporter-scheduler")
@@ -246,7 +231,7 @@ def test_scheduler_may_run_this_family_in_this_cluster_pass_its_two_roles_and_fi
                 {
                     "test": "ArnEquals",
                     "variable": "ecs:cluster",
-                    "values": [CLUSTER % "cluster_arn"],
+                    "values": [CLUSTER_ARN],
                 }
             ],
         },
@@ -254,7 +239,7 @@ def test_scheduler_may_run_this_family_in_this_cluster_pass_its_two_roles_and_fi
             "sid": "TagJobTasksAtStart",
             "effect": "Allow",
             "actions": ["ecs:TagResource"],
-            "resources": [f"{ecs}:task/{CLUSTER % 'cluster_name'}/*"],
+            "resources": [f"{ecs}:task/{CLUSTER_NAME}/*"],
             "condition": [
                 {"test": "StringEquals", "variable": "ecs:CreateAction", "values": ["RunTask"]}
             ],
@@ -330,7 +315,7 @@ def test_task_role_may_only_read_the_watched_queues_attributes(stacks: dict[str,
 
     # When reading the task role's policy and trust
     statements = role_permissions(stack, "workers-reporter-task")
-    _, task_role = role(stack, "workers-reporter-task")
+    _, task_role = named(stack, ROLE, "workers-reporter-task")
 
     # Then GetQueueAttributes on the consumer's queue, from its state, and ECS tasks may assume it
     assert statements == {
@@ -349,7 +334,7 @@ def test_execution_role_pulls_its_own_image_and_writes_its_own_log_group_only(
 ) -> None:
     stack = stacks[JOB]
     _, statements = execution_role(stack, "workers-reporter-execution")
-    _, body = role(stack, "workers-reporter-execution")
+    _, body = named(stack, ROLE, "workers-reporter-execution")
 
     assert statements == execution_role_permissions(stack, "/workers/reporter")
     assert policy_statements(stack, body["assume_role_policy"]) == ecs_tasks_trust()
@@ -364,7 +349,7 @@ def test_container_is_hardened_and_gets_the_watched_queue_and_its_log_group(
 
     # Then the worker hardening of every service, the job's name and queue, its own log group
     assert definition["family"] == "workers-reporter"
-    execution_role_id, _ = role(stacks[JOB], "workers-reporter-execution")
+    execution_role_id, _ = named(stacks[JOB], ROLE, "workers-reporter-execution")
     assert definition["execution_role_arn"] == reference(ROLE, execution_role_id, "arn")
     assert container["user"] == "10001"
     assert container["readonlyRootFilesystem"] is True
@@ -406,7 +391,7 @@ def test_a_job_that_watches_nothing_gets_no_queue_and_no_permission(
     # no QUEUE_URL is set, and the consumer's state is not read
     with_policy = {policy["role"] for policy in resources(stack, ROLE_POLICY).values()}
     assert with_policy == {
-        reference(ROLE, role(stack, f"workers-reporter-{name}")[0], "id")
+        reference(ROLE, named(stack, ROLE, f"workers-reporter-{name}")[0], "id")
         for name in ("scheduler", "execution")
     }
     (container,) = json.loads(only_resource(stack, TASK_DEFINITION)["container_definitions"])
