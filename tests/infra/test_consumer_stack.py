@@ -15,11 +15,26 @@ from modules.cdk import aws
 from modules.config import load_config
 from modules.constructs.backlog_scaling import TRACKING_FLOOR
 from modules.stacks import consumer
-from tests.infra.conftest import (
+from tests.infra.stack_json import (
+    ACCOUNT,
+    ALARM,
+    ALERT_TOPIC,
+    CLUSTER_ARN,
+    CLUSTER_NAME,
+    PARTITION,
+    QUEUE,
+    QUEUE_POLICY,
+    ROLE,
+    ROLE_POLICY,
+    SCALABLE_TARGET,
+    SCALING_POLICY,
+    SERVICE,
+    TASK_DEFINITION,
     data_sources,
     ecs_tasks_trust,
     execution_role,
     execution_role_permissions,
+    named,
     only_resource,
     policy_statements,
     reference,
@@ -31,39 +46,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from tests.infra.conftest import Stack
+    from tests.infra.stack_json import Stack
 
-QUEUE = aws.sqs_queue.SqsQueue.TF_RESOURCE_TYPE
-QUEUE_POLICY = aws.sqs_queue_policy.SqsQueuePolicy.TF_RESOURCE_TYPE
 REDRIVE_ALLOW = aws.sqs_queue_redrive_allow_policy.SqsQueueRedriveAllowPolicy.TF_RESOURCE_TYPE
-ALARM = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm.TF_RESOURCE_TYPE
-TASK_DEFINITION = aws.ecs_task_definition.EcsTaskDefinition.TF_RESOURCE_TYPE
-SERVICE = aws.ecs_service.EcsService.TF_RESOURCE_TYPE
-REPOSITORY = aws.ecr_repository.EcrRepository.TF_RESOURCE_TYPE
-ROLE = aws.iam_role.IamRole.TF_RESOURCE_TYPE
-ROLE_POLICY = aws.iam_role_policy.IamRolePolicy.TF_RESOURCE_TYPE
-SCALABLE_TARGET = aws.appautoscaling_target.AppautoscalingTarget.TF_RESOURCE_TYPE
-SCALING_POLICY = aws.appautoscaling_policy.AppautoscalingPolicy.TF_RESOURCE_TYPE
-
-ACCOUNT = "${data.aws_caller_identity.account.account_id}"
-PARTITION = "${data.aws_partition.partition.partition}"
-CLUSTER_NAME = "${data.terraform_remote_state.cluster_outputs.outputs.cluster_name}"
-CLUSTER_ARN = "${data.terraform_remote_state.cluster_outputs.outputs.cluster_arn}"
-ALERT_TOPIC = "${data.terraform_remote_state.logs_outputs.outputs.alert_topic_arn}"
 DAY = 24 * 60 * 60
-
-
-def named(
-    stack: Stack, resource_type: str, name: str, key: str = "name"
-) -> tuple[str, dict[str, Any]]:
-    """(logical id, body) of the one resource of `resource_type` whose `key` is `name`."""
-    found = [
-        (id_, body)
-        for id_, body in resources(stack, resource_type).items()
-        if body.get(key) == name
-    ]
-    assert len(found) == 1, f"expected one {resource_type} with {key}={name}, found {found}"
-    return found[0]
 
 
 def without(body: dict[str, Any], *keys: str) -> dict[str, Any]:

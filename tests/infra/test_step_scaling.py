@@ -8,22 +8,23 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from devtools.terraform_offline import OfflineValidator, Toolchain, ToolchainMissing
-from tests.infra.conftest import only_resource, reference, resources
-from tests.infra.test_consumer_stack import (
+from tests.infra.stack_json import (
     ALARM,
     SCALABLE_TARGET,
     SCALING_POLICY,
     SERVICE,
     named,
-    queue_ref,
-    synth_with_scaling,
+    only_resource,
+    reference,
+    resources,
 )
+from tests.infra.test_consumer_stack import queue_ref, synth_with_scaling
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from tests.infra.conftest import Stack
+    from tests.infra.stack_json import Stack
 
 
 def step_policies(stack: Stack) -> dict[str, dict[str, Any]]:
