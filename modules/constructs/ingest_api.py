@@ -37,9 +37,9 @@ from modules.ingest_contract import (
     MISSING_MESSAGE,
     NOT_FOUND,
     QUEUE_REJECTED,
+    QUEUE_ROUTE_PARAMETER,
+    QUEUE_ROUTE_REPLY,
     QUEUE_UNAVAILABLE,
-    SEED_PARAMETER,
-    SEED_REPLY,
     STAGE,
     UNSUPPORTED_MEDIA_TYPE,
     ErrorReply,
@@ -87,14 +87,18 @@ def send_message_template(body: str) -> str:
 # What each route sends and answers. SQS answers JSON when asked (Accept below).
 SEND_TEMPLATES = {
     Route.MESSAGES: send_message_template("$input.body"),
-    Route.SEED: send_message_template(f"$input.params('{SEED_PARAMETER}')"),
+    Route.QUEUE: send_message_template(f"$input.params('{QUEUE_ROUTE_PARAMETER}')"),
 }
 SUCCESS_TEMPLATES = {
     Route.MESSAGES: message_id_reply(
         "$input.path('$.SendMessageResponse.SendMessageResult.MessageId')"
     ),
-    Route.SEED: SEED_REPLY,
+    Route.QUEUE: QUEUE_ROUTE_REPLY,
 }
+# The prefix of each route's construct ids, fixed here rather than derived from the member's name:
+# construct ids are part of Terraform addresses in applied states, and a changed one would
+# replace the route's resources.
+ROUTE_CONSTRUCT_IDS = {Route.MESSAGES: "messages", Route.QUEUE: "seed"}
 # SQS's 400s are about the message (e.g. characters SQS does not allow); any other failure
 # (access denied, throttled, unavailable) is the platform's, for the client to retry.
 QUEUE_REJECTED_PATTERN = "400"
@@ -314,7 +318,7 @@ class IngestApi(Construct):
         for route in (Route(route) for route in self.props.spec.routes):
             resource = aws.api_gateway_resource.ApiGatewayResource(
                 self,
-                f"{route.name.lower()}_resource",
+                f"{ROUTE_CONSTRUCT_IDS[route]}_resource",
                 rest_api_id=self.rest_api_id,
                 parent_id=self._root_resource_id,
                 path_part=route.path.lstrip("/"),
@@ -322,7 +326,7 @@ class IngestApi(Construct):
             resource_id = resource.id
             self._send_route(route, resource_id)
             self._refusal(
-                f"{route.name.lower()}_other_methods",
+                f"{ROUTE_CONSTRUCT_IDS[route]}_other_methods",
                 resource_id,
                 METHOD_NOT_ALLOWED,
                 headers=(("Allow", route.method),),
@@ -359,7 +363,7 @@ class IngestApi(Construct):
         else:
             request = {
                 "request_validator_id": self._validator_ids["parameters"],
-                "request_parameters": {f"method.request.querystring.{SEED_PARAMETER}": True},
+                "request_parameters": {f"method.request.querystring.{QUEUE_ROUTE_PARAMETER}": True},
             }
         # SQS's path-style URI names the queue by account and name: both from the ARN the role
         # is scoped to (arn:<partition>:sqs:<region>:<account>:<name>), one source for the two.
@@ -367,7 +371,7 @@ class IngestApi(Construct):
             Fn.element(Fn.split(":", props.queue_arn), index) for index in (4, 5)
         )
         self._method(
-            route.name.lower(),
+            ROUTE_CONSTRUCT_IDS[route],
             resource_id,
             route.method,
             request=request,
