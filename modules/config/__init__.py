@@ -80,7 +80,7 @@ from modules.config.project import (
     SlackChannel,
 )
 from modules.config.scaling import (
-    SEED_STEPS,
+    DEFAULT_STEPS,
     BacklogPerTaskScaling,
     HighBacklog,
     QueueDepthScaling,
@@ -107,6 +107,7 @@ __all__ = [
     "CONSUMER_LINKS",
     "CONSUMER_READ_TIMEOUT_SECONDS",
     "CONTAINER_NAME_PATTERN",
+    "DEFAULT_STEPS",
     "EMAIL_PATTERN",
     "ENV_NAME_PATTERN",
     "FARGATE_MAX_STOP_TIMEOUT_SECONDS",
@@ -122,7 +123,6 @@ __all__ = [
     "PROJECT_FILE",
     "QUOTA_PERIODS",
     "REGION_PATTERN",
-    "SEED_STEPS",
     "SERVICE_FILE",
     "SERVICE_KINDS",
     "SLACK_ID_PATTERN",

@@ -131,7 +131,7 @@ class IngestSpec(SpecBase):
         max_length=len(Route),
         description=(
             "'POST /messages' (a JSON body; answers its message id) and/or 'GET /queue' (the "
-            'seed\'s route: ?message=<text>; answers {"done": true}). '
+            'reference design\'s route: ?message=<text>; answers {"done": true}). '
             'Default: ["POST /messages"].'
         ),
     )

@@ -55,10 +55,10 @@ class BacklogPerTaskScaling(Strict):
 
 
 class QueueDepthScaling(Strict):
-    """The seed's policy: target tracking on visible messages in the queue."""
+    """The reference design's policy: target tracking on visible messages in the queue."""
 
     mode: Literal[ScalingMode.QUEUE_DEPTH] = Field(
-        description="Scale on visible messages in the queue (the seed's policy)."
+        description="Scale on visible messages in the queue (the reference design's policy)."
     )
     min_tasks: int = Field(1, ge=0, le=1000, description="Fewest running tasks. Default: 1.")
     max_tasks: int = Field(3, ge=1, le=1000, description="Most running tasks. Default: 3.")
@@ -94,7 +94,7 @@ class HighBacklog(Strict):
         ge=1,
         description=(
             "Visible messages from which it fires; above the last step's at_least. Default: 100 "
-            "(ten times the seed's top step, where +5 tasks a minute no longer catch up)."
+            "(ten times the default top step, where +5 tasks a minute no longer catch up)."
         ),
     )
     add_percent: int = Field(
@@ -102,8 +102,9 @@ class HighBacklog(Strict):
     )
 
 
-# The seed's steps: -1 task at 0 visible messages, +1 from 1, +3 from 5, +5 from 10.
-SEED_STEPS = (
+# The default steps, the reference design's: -1 task at 0 visible messages, +1 from 1, +3 from 5,
+# +5 from 10.
+DEFAULT_STEPS = (
     {"at_least": 0, "change": -1},
     {"at_least": 1, "change": 1},
     {"at_least": 5, "change": 3},
@@ -130,16 +131,17 @@ class StepPolicyBounds:
 
 
 class StepScaling(Strict):
-    """The seed's step scaling on visible messages, with configurable steps, plus a percentage
-    policy for a high backlog. Scales from and to zero by itself: steps act on any task count."""
+    """The reference design's step scaling on visible messages, with configurable steps, plus a
+    percentage policy for a high backlog. Scales from and to zero by itself: steps act on any task
+    count."""
 
     mode: Literal[ScalingMode.STEPS] = Field(
-        description="Step scaling on visible messages in the queue (the seed's steps)."
+        description="Step scaling on visible messages in the queue (the reference design's steps)."
     )
     min_tasks: int = Field(0, ge=0, le=1000, description="Fewest running tasks. Default: 0.")
     max_tasks: int = Field(50, ge=1, le=1000, description="Most running tasks. Default: 50.")
     steps: list[ScalingStep] = Field(
-        default_factory=lambda: [dict(step) for step in SEED_STEPS],
+        default_factory=lambda: [dict(step) for step in DEFAULT_STEPS],
         validate_default=True,
         min_length=2,
         max_length=20,

@@ -1,4 +1,4 @@
-"""How a consumer scales with its queue: backlog per task (default) or the seed's queue depth.
+"""How a consumer scales with its queue: backlog per task (default), queue depth or steps.
 
 Backlog per task (scaling mode `backlog-per-task`), three policies on one scalable target:
 
@@ -17,17 +17,17 @@ Backlog per task (scaling mode `backlog-per-task`), three policies on one scalab
 
 (2) and (3) exist only when min_tasks is 0: otherwise the service never has 0 tasks.
 
-Queue depth (scaling mode `queue-depth`) reproduces the seed: target tracking on the queue's
-visible messages, nothing else.
+Queue depth (scaling mode `queue-depth`) is the reference design's policy: target tracking on
+the queue's visible messages, nothing else.
 
-Steps (scaling mode `steps`) reproduce the seed's step policy, with its steps configurable: up
-to three step policies on the queue's visible messages, each fired by a plain one-minute alarm.
+Steps (scaling mode `steps`) are the reference design's step policy, with its steps configurable:
+up to three step policies on the queue's visible messages, each fired by a plain one-minute alarm.
 Step scaling adds to the current count, so it starts tasks from 0 and removes the last one by
 itself (no metric math, no floor):
 
-1. Scale out: the steps that add tasks (seed: +1 from 1, +3 from 5, +5 from 10 visible).
-2. Scale in: the steps that remove tasks (seed: -1 at 0 visible); absent when none does.
-3. High backlog: +`add_percent` % of the running tasks from `visible_messages` (seed: 67 % from
+1. Scale out: the steps that add tasks (default: +1 from 1, +3 from 5, +5 from 10 visible).
+2. Scale in: the steps that remove tasks (default: -1 at 0 visible); absent when none does.
+3. High backlog: +`add_percent` % of the running tasks from `visible_messages` (default: 67 % from
    100), so capacity grows geometrically where fixed steps fall behind. When it and (1) fire
    together, Application Auto Scaling applies the larger result.
 The steps' bounds relative to each alarm's threshold come from the config
@@ -109,7 +109,8 @@ SCALE_FROM_ZERO_COOLDOWN_SECONDS = 300
 # Steps: each step policy waits a minute (one metric period) after it acted, so its next
 # adjustment starts from the count it set rather than adding again to a count already raised.
 STEP_COOLDOWN_SECONDS = 60
-# Steps: the alarms act on one datapoint, the largest count of the minute (the seed's reaction).
+# Steps: the alarms act on one datapoint, the largest count of the minute (the reference design's
+# reaction).
 STEP_ALARM_MINUTES = 1
 
 

@@ -242,7 +242,7 @@ def test_random_mutations_of_the_examples_never_crash_hang_or_ramble(
 
 
 def rejected_cases(root: Path, originals: dict[str, str]) -> Iterator[Case]:
-    """Cases the loader rejects, in seed order."""
+    """Cases the loader rejects, in the order of their random seeds."""
     for seed in range(CASES):
         case = make_case(seed, originals)
         (root / case.file).write_bytes(case.content)

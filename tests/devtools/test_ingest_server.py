@@ -156,7 +156,7 @@ def test_an_idempotency_key_header_becomes_the_message_attribute(api: Api) -> No
     }
 
 
-def test_the_seed_route_queues_the_message_parameter_and_answers_done(api: Api) -> None:
+def test_get_queue_queues_the_message_parameter_and_answers_done(api: Api) -> None:
     status, reply, _ = api.call("GET", "/queue?message=1700000000")
 
     assert (status, reply) == (200, {"done": True})

@@ -570,7 +570,7 @@ def synth_with_scaling(
     return synth_stacks(load_config(root), tmp_path / "cdktf.out")["consumer"]
 
 
-def test_queue_depth_mode_reproduces_the_seed(
+def test_queue_depth_mode_reproduces_the_reference_target_tracking(
     repo_copy: Callable[[], Path], tmp_path: Path
 ) -> None:
     # Given `scaling: {mode: queue-depth}` (defaults: min 1, max 3, target 3 visible messages)

@@ -1,5 +1,5 @@
-"""Scaling mode `steps`: the seed's step policy, its configurable steps and the high-backlog policy,
-as the consumer stack synthesizes them (and as Terraform validates them)."""
+"""Scaling mode `steps`: the reference design's step policy, its configurable steps and the
+high-backlog policy, as the consumer stack synthesizes them (and as Terraform validates them)."""
 
 from __future__ import annotations
 
@@ -64,25 +64,25 @@ def steps(*bounds: tuple[str | None, str | None, int]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def seed_steps(repo_copy: Callable[[], Path], tmp_path: Path) -> Stack:
-    """The consumer stack with `scaling: {mode: steps}`: every default, the seed's policy."""
+def default_steps(repo_copy: Callable[[], Path], tmp_path: Path) -> Stack:
+    """The consumer stack with `scaling: {mode: steps}`: every default, the reference design's."""
     return synth_with_scaling(repo_copy, {"mode": "steps"}, tmp_path)
 
 
-def test_default_steps_scale_between_0_and_50_tasks_from_0(seed_steps: Stack) -> None:
+def test_default_steps_scale_between_0_and_50_tasks_from_0(default_steps: Stack) -> None:
     # Given the default steps mode
     # When synthesized
-    target = only_resource(seed_steps, SCALABLE_TARGET)
+    target = only_resource(default_steps, SCALABLE_TARGET)
 
     # Then the service scales between 0 and 50 tasks and starts at 0
     assert (target["min_capacity"], target["max_capacity"]) == (0, 50)
-    assert named(seed_steps, SERVICE, "workers-consumer")[1]["desired_count"] == 0
+    assert named(default_steps, SERVICE, "workers-consumer")[1]["desired_count"] == 0
 
 
-def test_default_steps_are_the_seeds_step_list(seed_steps: Stack) -> None:
+def test_default_steps_are_the_reference_step_list(default_steps: Stack) -> None:
     # Given the default steps mode
     # When synthesized
-    policies = step_policies(seed_steps)
+    policies = step_policies(default_steps)
 
     # Then +1 from 1, +3 from 5, +5 from 10 visible (bounds relative to the threshold 1), and -1
     # at 0 visible (threshold 0, bound inclusive), each a minute apart at most
@@ -100,11 +100,11 @@ def test_default_steps_are_the_seeds_step_list(seed_steps: Stack) -> None:
     }
 
 
-def test_a_high_backlog_adds_67_percent_of_the_running_tasks(seed_steps: Stack) -> None:
+def test_a_high_backlog_adds_67_percent_of_the_running_tasks(default_steps: Stack) -> None:
     # Given the default steps mode (high backlog from 100 visible messages)
     # When synthesized
-    policy = step_policies(seed_steps)["workers-consumer-high-backlog"]
-    alarm = alarm_of(seed_steps, "workers-consumer-high-backlog")
+    policy = step_policies(default_steps)["workers-consumer-high-backlog"]
+    alarm = alarm_of(default_steps, "workers-consumer-high-backlog")
 
     # Then a percentage step fires at 100 or more visible messages
     assert policy == {
@@ -127,11 +127,11 @@ def test_a_high_backlog_adds_67_percent_of_the_running_tasks(seed_steps: Stack) 
     ],
 )
 def test_each_step_policy_has_a_one_minute_alarm_on_visible_messages(
-    seed_steps: Stack, policy: str, comparison: str, threshold: int
+    default_steps: Stack, policy: str, comparison: str, threshold: int
 ) -> None:
     # Given the default steps mode
     # When synthesized
-    alarm = alarm_of(seed_steps, policy)
+    alarm = alarm_of(default_steps, policy)
 
     # Then the alarm reads the queue's largest visible count of each minute, acts on one
     # datapoint, and changes nothing without data
@@ -140,7 +140,7 @@ def test_each_step_policy_has_a_one_minute_alarm_on_visible_messages(
         "alarm_description": alarm["alarm_description"],
         "namespace": "AWS/SQS",
         "metric_name": "ApproximateNumberOfMessagesVisible",
-        "dimensions": {"QueueName": queue_ref(seed_steps, "workers-consumer", "name")},
+        "dimensions": {"QueueName": queue_ref(default_steps, "workers-consumer", "name")},
         "statistic": "Maximum",
         "period": 60,
         "comparison_operator": comparison,
@@ -207,7 +207,9 @@ def test_steps_without_a_removing_step_have_no_scale_in(
 
 
 @pytest.mark.slow
-def test_a_steps_mode_consumer_passes_terraform_validate(seed_steps: Stack, tmp_path: Path) -> None:
+def test_a_steps_mode_consumer_passes_terraform_validate(
+    default_steps: Stack, tmp_path: Path
+) -> None:
     try:
         toolchain = Toolchain.locate()
     except ToolchainMissing as error:

@@ -80,7 +80,7 @@ def test_a_pinned_task_is_billed_for_the_whole_run() -> None:
     assert cost.fargate == pytest.approx(0.25 * 3 * 0.04048 + 0.5 * 3 * 0.004445)
 
 
-def test_same_seed_same_answer_other_seed_other_answer(backlog_spec: ConsumerSpec) -> None:
+def test_same_random_seed_same_answer_other_seed_other_answer(backlog_spec: ConsumerSpec) -> None:
     workload = parse_workload("producer+burst:300@1h")
 
     def once(seed: int) -> tuple[list[float], list[object]]:

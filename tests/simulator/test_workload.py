@@ -31,7 +31,7 @@ def test_producer_workload_sends_every_10_to_60_seconds() -> None:
     assert 2300 < len(times) < 2650
 
 
-def test_same_seed_same_arrivals_other_seed_other_arrivals() -> None:
+def test_same_random_seed_same_arrivals_other_seed_other_arrivals() -> None:
     workload = parse_workload("producer+poisson:2")
 
     first = workload.arrivals(random.Random(7), 3600)
