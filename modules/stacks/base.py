@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from modules.outputs import RemoteState
 
 # Terraform runs in <repo>/cdktf.out/stacks/<stack>; local state paths are relative to it, so that
-# no absolute path ever lands in the output (cdktf issue 1723).
+# no absolute path, which differs from one checkout to the next, ever lands in the output.
 REPO_ROOT_FROM_STACK_DIR = PurePosixPath("../../..")
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-# What the issue asks of any config: an answer within 10 s, in less than 500 MB.
+# What the loader owes any config, however hostile: an answer within 10 s, in less than 500 MB.
 MAX_SECONDS = 10
 MAX_PEAK_BYTES = 500 * 1024 * 1024
 MAX_LINE_CHARS = 600

@@ -1,7 +1,7 @@
 """Every synthesized stack passes `terraform validate`, offline, against the provider mirror.
 
 Skips (with the reason) only when terraform or the mirror is not on the machine; see
-devtools/terraform_offline.py and FACTS.md for the method.
+devtools/terraform_offline.py for the method.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What checkov misses in Terraform JSON (FACTS.md), as functions over one synthesized stack.
+"""What checkov misses in Terraform JSON, as functions over one synthesized stack.
 
 Each function returns a list of problems (empty: fine), one readable line each, so that a
 failing test says exactly which statement, container or resource broke which rule. The rules
