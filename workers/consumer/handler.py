@@ -1,5 +1,5 @@
-"""The example handler (the seed's behaviour): after HANDLER_SLEEP_SECONDS of "work", log
-whether the number in the body is even or odd.
+"""The example handler, with the reference design's behaviour: after HANDLER_SLEEP_SECONDS of
+"work", log whether the number in the body is even or odd.
 
 A body that is not a whole number raises ValueError: the platform retries the message after
 a backoff and SQS moves it to the DLQ after maxReceiveCount. Delivery is at least once, so
