@@ -65,6 +65,8 @@ LAMBDA_FILES = (
     "runtime/backoff.py",
     "runtime/env.py",
     "runtime/fatal.py",
+    "runtime/kinds/__init__.py",
+    "runtime/limits.py",
     "runtime/logs.py",
     "runtime/signals.py",
     "runtime/jobs",
