@@ -1,5 +1,5 @@
 """Fixtures shared by the worker tests: an SQS client, fresh queues with a DLQ, worker processes,
-and a job family (`job_family`, from jobs_testing.py)."""
+a handler gate, and a job family (`job_family`, from jobs_testing.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from tests.workers.consumer_testing import (
     TEST_MAX_RECEIVE_COUNT,
     TEST_VISIBILITY_SECONDS,
+    Gate,
     QueuePair,
 )
 from tests.workers.jobs_testing import job_family
@@ -22,6 +23,7 @@ __all__ = ["job_family"]
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from mypy_boto3_sqs import SQSClient
 
@@ -50,6 +52,14 @@ def queue_pair(sqs: SQSClient) -> QueuePair:
         },
     )["QueueUrl"]
     return QueuePair(url, dlq_url, TEST_MAX_RECEIVE_COUNT, TEST_VISIBILITY_SECONDS)
+
+
+@pytest.fixture
+def gate(tmp_path: Path) -> Gate:
+    """A closed gate for handlers that run until the test opens it."""
+    folder = tmp_path / "gates"
+    folder.mkdir()
+    return Gate(folder)
 
 
 @pytest.fixture

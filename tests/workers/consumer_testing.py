@@ -17,6 +17,7 @@ from workers.runtime.message import IDEMPOTENCY_KEY_ATTRIBUTE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
+    from pathlib import Path
 
     from mypy_boto3_sqs import SQSClient
 
@@ -41,6 +42,25 @@ class QueuePair:
     dlq_url: str
     max_receive_count: int
     visibility_timeout: int
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Messages whose handler (handlers.py, "gate:<name>:...") runs until the test opens the
+    gate: a handler busy for exactly as long as the test needs, however loaded the machine."""
+
+    folder: Path
+    name: str = "work"
+
+    def bodies(self, count: int) -> list[str]:
+        return [f"gate:{self.name}:{index}" for index in range(count)]
+
+    def env(self) -> dict[str, str]:
+        """The worker's environment that tells the handler where gates open."""
+        return {"TEST_GATE_DIR": str(self.folder)}
+
+    def open(self) -> None:
+        (self.folder / self.name).touch()
 
 
 def consumer_env(queue: QueuePair, **overrides: str) -> dict[str, str]:

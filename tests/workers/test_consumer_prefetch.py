@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_sqs import SQSClient
 
-    from tests.workers.consumer_testing import QueuePair
+    from tests.workers.consumer_testing import Gate, QueuePair
     from tests.workers.processes import WorkerProcess
     from workers.runtime.message import Message
 
@@ -124,16 +124,20 @@ def test_with_busy_handlers_it_holds_exactly_the_prefetch_in_flight_on_sqs(
 
 
 def test_sigterm_releases_prefetched_messages_at_once_and_the_next_worker_handles_them(
-    sqs: SQSClient, queue_pair: QueuePair, start_worker: StartWorker
+    sqs: SQSClient, queue_pair: QueuePair, start_worker: StartWorker, gate: Gate
 ) -> None:
-    # given 2 handlers busy for 2 s and 3 more messages prefetched
-    keys = send(sqs, queue_pair.url, [f"sleep:2:{index}" for index in range(10)])
-    worker = start_consumer(start_worker, queue_pair, WORKER_CONCURRENCY="2", WORKER_PREFETCH="3")
+    # given 2 handlers busy until the test lets them finish and 3 more messages prefetched
+    keys = send(sqs, queue_pair.url, gate.bodies(10))
+    worker = start_consumer(
+        start_worker, queue_pair, WORKER_CONCURRENCY="2", WORKER_PREFETCH="3", **gate.env()
+    )
     worker.wait_for_events("test handler started", 2, timeout=15)
-    wait_until(lambda: queue_counts(sqs, queue_pair.url) == (5, 5), 5, "3 prefetched")
+    wait_until(lambda: queue_counts(sqs, queue_pair.url) == (5, 5), 15, "3 prefetched")
 
-    # when it gets SIGTERM
+    # when it gets SIGTERM, and its running handlers finish once it is stopping
     worker.signal(signal.SIGTERM)
+    worker.wait_for_events("stopping", 1, timeout=15)
+    gate.open()
 
     # then the running ones finish, the prefetched ones are released with visibility 0 (visible
     # now, not after the 3 s timeout), and nothing else is started or received
@@ -146,7 +150,7 @@ def test_sigterm_releases_prefetched_messages_at_once_and_the_next_worker_handle
     assert queue_counts(sqs, queue_pair.url) == (8, 0)
 
     # and a new worker handles exactly the rest: nothing lost, nothing twice
-    successor = start_consumer(start_worker, queue_pair, WORKER_CONCURRENCY="8")
+    successor = start_consumer(start_worker, queue_pair, WORKER_CONCURRENCY="8", **gate.env())
     successor.wait_for_events("handled", 8, timeout=30)
     wait_empty(sqs, queue_pair.url, timeout=10)
     assert sorted(keys_of(all_lines(worker, successor), "handled")) == sorted(keys)

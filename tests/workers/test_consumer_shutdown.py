@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_sqs import SQSClient
 
-    from tests.workers.consumer_testing import QueuePair
+    from tests.workers.consumer_testing import Gate, QueuePair
     from tests.workers.processes import LogLine, WorkerProcess
 
     StartWorker = Callable[..., WorkerProcess]
@@ -57,17 +57,18 @@ def test_sigterm_lets_running_handlers_finish_returns_the_rest_and_exits_0(
 
 
 def test_sigkill_mid_batch_loses_nothing(
-    sqs: SQSClient, queue_pair: QueuePair, start_worker: StartWorker
+    sqs: SQSClient, queue_pair: QueuePair, start_worker: StartWorker, gate: Gate
 ) -> None:
     # given a worker killed with SIGKILL while 4 handlers run
-    keys = send(sqs, queue_pair.url, [f"sleep:1:{index}" for index in range(12)])
-    victim = start_consumer(start_worker, queue_pair, WORKER_CONCURRENCY="4")
+    keys = send(sqs, queue_pair.url, gate.bodies(12))
+    victim = start_consumer(start_worker, queue_pair, WORKER_CONCURRENCY="4", **gate.env())
     victim.wait_for_events("test handler started", 4, timeout=15)
     victim.signal(signal.SIGKILL)
     assert victim.wait_exit(timeout=10) == -signal.SIGKILL
 
-    # when a new worker starts
-    successor = start_consumer(start_worker, queue_pair, WORKER_CONCURRENCY="4")
+    # when a new worker starts, whose handlers finish at once
+    gate.open()
+    successor = start_consumer(start_worker, queue_pair, WORKER_CONCURRENCY="4", **gate.env())
 
     # then every message is handled (the killed ones after their visibility timeout)
     successor.wait_for(
@@ -78,7 +79,7 @@ def test_sigkill_mid_batch_loses_nothing(
     wait_empty(sqs, queue_pair.url, timeout=10)
     assert queue_counts(sqs, queue_pair.dlq_url) == (0, 0)
     interrupted = set(started_keys(victim.lines)) - set(keys_of(victim.lines, "handled"))
-    assert interrupted, "the kill should have interrupted running handlers"
+    assert len(interrupted) == 4, "the kill should have interrupted the 4 running handlers"
     assert interrupted <= set(keys_of(successor.lines, "handled"))
 
 
