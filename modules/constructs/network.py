@@ -212,32 +212,7 @@ class PrivateNetwork(Construct):
         gateway = aws.internet_gateway.InternetGateway(
             self, "internet_gateway", vpc_id=self.vpc_id, tags={"Name": resource_name(project)}
         )
-        public_routes = aws.route_table.RouteTable(
-            self,
-            "public_routes",
-            vpc_id=self.vpc_id,
-            tags={"Name": resource_name(project, "public")},
-        )
-        aws.route.Route(
-            self,
-            "public_default_route",
-            route_table_id=public_routes.id,
-            destination_cidr_block=ANYWHERE,
-            gateway_id=gateway.id,
-        )
-        public = aws.subnet.Subnet(
-            self,
-            "public_subnet",
-            vpc_id=self.vpc_id,
-            cidr_block=public_subnet_cidr(network.cidr),
-            availability_zone=self.subnets[0].availability_zone,
-            # Only the NAT gateway lives here, with its own Elastic IP.
-            map_public_ip_on_launch=False,
-            tags={"Name": resource_name(project, "public")},
-        )
-        aws.route_table_association.RouteTableAssociation(
-            self, "public_subnet_routes", subnet_id=public.id, route_table_id=public_routes.id
-        )
+        public = self._public_subnet(project, network, gateway)
         address = aws.eip.Eip(
             self, "nat_address", domain="vpc", tags={"Name": resource_name(project, "nat")}
         )
@@ -264,6 +239,41 @@ class PrivateNetwork(Construct):
             cidr_ipv4=ANYWHERE,
         )
         return nat
+
+    def _public_subnet(
+        self,
+        project: str,
+        network: CreatedNetwork,
+        gateway: aws.internet_gateway.InternetGateway,
+    ) -> aws.subnet.Subnet:
+        """The NAT gateway's subnet in the first AZ, routed to the internet gateway."""
+        public_routes = aws.route_table.RouteTable(
+            self,
+            "public_routes",
+            vpc_id=self.vpc_id,
+            tags={"Name": resource_name(project, "public")},
+        )
+        aws.route.Route(
+            self,
+            "public_default_route",
+            route_table_id=public_routes.id,
+            destination_cidr_block=ANYWHERE,
+            gateway_id=gateway.id,
+        )
+        public = aws.subnet.Subnet(
+            self,
+            "public_subnet",
+            vpc_id=self.vpc_id,
+            cidr_block=public_subnet_cidr(network.cidr),
+            availability_zone=self.subnets[0].availability_zone,
+            # Only the NAT gateway lives here, with its own Elastic IP.
+            map_public_ip_on_launch=False,
+            tags={"Name": resource_name(project, "public")},
+        )
+        aws.route_table_association.RouteTableAssociation(
+            self, "public_subnet_routes", subnet_id=public.id, route_table_id=public_routes.id
+        )
+        return public
 
     def _private_subnets(self, project: str, network: CreatedNetwork) -> list[aws.subnet.Subnet]:
         """One subnet per AZ, all on the private route table (which has only the local route)."""

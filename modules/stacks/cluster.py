@@ -41,30 +41,11 @@ CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 class ClusterStack(PlatformStack):
     def __init__(self, scope: Construct, name: str, config: PlatformConfig) -> None:
         super().__init__(scope, name, config)
-        project = self.project.project
-        network_config = self.project.network
-        if isinstance(network_config, CreatedNetwork):
-            self.network: PrivateNetwork | ExistingPrivateNetwork = PrivateNetwork(
-                self,
-                "network",
-                PrivateNetworkProps(
-                    project=project,
-                    aws=self.aws_context,
-                    network=network_config,
-                    egress=egress_for(config, network_config),
-                ),
-            )
-        else:
-            self.network = ExistingPrivateNetwork(
-                self,
-                "network",
-                ExistingPrivateNetworkProps(project=project, network=network_config),
-            )
-
+        self.network = self._add_network()
         self.cluster = aws.ecs_cluster.EcsCluster(
             self,
             "cluster",
-            name=cluster_name(project),
+            name=cluster_name(self.project.project),
             # Backlog-per-task scaling divides by ECS/ContainerInsights RunningTaskCount.
             setting=[aws.ecs_cluster.EcsClusterSetting(name="containerInsights", value="enabled")],
         )
@@ -79,7 +60,27 @@ class ClusterStack(PlatformStack):
                 )
             ],
         )
+        self._declare_outputs()
 
+    def _add_network(self) -> PrivateNetwork | ExistingPrivateNetwork:
+        """A new private VPC, or the task security group in an existing one (`network.mode`)."""
+        project, network = self.project.project, self.project.network
+        if isinstance(network, CreatedNetwork):
+            return PrivateNetwork(
+                self,
+                "network",
+                PrivateNetworkProps(
+                    project=project,
+                    aws=self.aws_context,
+                    network=network,
+                    egress=egress_for(self.config, network),
+                ),
+            )
+        return ExistingPrivateNetwork(
+            self, "network", ExistingPrivateNetworkProps(project=project, network=network)
+        )
+
+    def _declare_outputs(self) -> None:
         self.output(
             PRIVATE_SUBNET_IDS, self.network.private_subnet_ids, "Private subnets tasks run in."
         )
