@@ -87,23 +87,7 @@ class BodyLimits(Construct):
                 for _, reply, _ in rules
             ],
             rule=[
-                acl.Wafv2WebAclRule(
-                    name=rule_name,
-                    priority=priority,
-                    action=acl.Wafv2WebAclRuleAction(
-                        block=acl.Wafv2WebAclRuleActionBlock(
-                            custom_response=acl.Wafv2WebAclRuleActionBlockCustomResponse(
-                                response_code=reply.status, custom_response_body_key=_key(reply)
-                            )
-                        )
-                    ),
-                    statement=statement,
-                    visibility_config=acl.Wafv2WebAclRuleVisibilityConfig(
-                        cloudwatch_metrics_enabled=True,
-                        metric_name=f"{props.name}-{rule_name}",
-                        sampled_requests_enabled=True,
-                    ),
-                )
+                _blocking_rule(priority, rule_name, reply, statement, props.name)
                 for priority, (rule_name, reply, statement) in enumerate(rules)
             ],
             visibility_config=acl.Wafv2WebAclVisibilityConfig(
@@ -119,6 +103,29 @@ class BodyLimits(Construct):
 
 def _key(reply: ErrorReply) -> str:
     return reply.error.lower()
+
+
+def _blocking_rule(
+    priority: int, name: str, reply: ErrorReply, statement: dict[str, Any], acl_name: str
+) -> acl.Wafv2WebAclRule:
+    """A rule that blocks what `statement` matches with `reply`, counted in its own metric."""
+    return acl.Wafv2WebAclRule(
+        name=name,
+        priority=priority,
+        action=acl.Wafv2WebAclRuleAction(
+            block=acl.Wafv2WebAclRuleActionBlock(
+                custom_response=acl.Wafv2WebAclRuleActionBlockCustomResponse(
+                    response_code=reply.status, custom_response_body_key=_key(reply)
+                )
+            )
+        ),
+        statement=statement,
+        visibility_config=acl.Wafv2WebAclRuleVisibilityConfig(
+            cloudwatch_metrics_enabled=True,
+            metric_name=f"{acl_name}-{name}",
+            sampled_requests_enabled=True,
+        ),
+    )
 
 
 # The provider types a rule's statement loosely (it nests too deeply for the binding): these
