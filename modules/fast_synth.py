@@ -245,7 +245,7 @@ INTERNALS = (
     ),
     Internal(
         "node",
-        "Module.prototype._compile(content, filename)",
+        "Module.prototype._compile(content, filename, format)",
         "the preload's lazy provider index, token stacks and cached version check",
     ),
     Internal(

@@ -299,9 +299,9 @@ Module._load = function load(request, parent, isMain) {
 };
 
 const originalCompile = Module.prototype._compile;
-Module.prototype._compile = function compile(content, filename) {
+Module.prototype._compile = function compile(content, filename, ...rest) {
   if (STACK_TRACE_PATH.test(filename)) {
-    const result = originalCompile.call(this, content, filename);
+    const result = originalCompile.call(this, content, filename, ...rest);
     // cdktf's tokens call captureStackTrace, cdktn's captureCreationStack (both through exports)
     for (const name of ["captureStackTrace", "captureCreationStack"]) {
       if (typeof this.exports[name] !== "function") continue;
@@ -314,11 +314,11 @@ Module.prototype._compile = function compile(content, filename) {
     return result;
   }
   if (VERSION_CHECK_PATH.test(filename)) {
-    const result = originalCompile.call(this, content, filename);
+    const result = originalCompile.call(this, content, filename, ...rest);
     cacheVersionChecks(this.exports);
     return result;
   }
-  if (!INDEX_PATH.test(filename)) return originalCompile.call(this, content, filename);
+  if (!INDEX_PATH.test(filename)) return originalCompile.call(this, content, filename, ...rest);
   const parsed = parseIndex(content);
   report.index = filename;
   if (typeof parsed === "string") {
@@ -328,7 +328,7 @@ Module.prototype._compile = function compile(content, filename) {
       `warning: fast synth does not know this provider index's layout, so it loads whole ` +
         `(slower; same output): ${filename}: ${parsed}\n`,
     );
-    return originalCompile.call(this, content, filename);
+    return originalCompile.call(this, content, filename, ...rest);
   }
   defineLazyExports(this, parsed);
   warmUp(this.exports, warmNames);
