@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from modules.config.base import Strict
 from modules.config.services import ServiceBase
+from workers.runtime.limits import MAX_JOB_TIMEOUT_SECONDS, MAX_PARALLEL_JOBS
 
 JOB_QUEUE_TYPES = ("standard", "fifo")
 
@@ -47,7 +48,10 @@ class JobSpec(ServiceBase):
         default_factory=JobQueueSpec, description="The job queue and its dead-letter queue."
     )
     max_parallel_jobs: int = Field(
-        5, ge=1, le=1000, description="Jobs running at once; more wait in the queue. Default: 5."
+        5,
+        ge=1,
+        le=MAX_PARALLEL_JOBS,
+        description="Jobs running at once; more wait in the queue. Default: 5.",
     )
     max_attempts: int = Field(
         3,
@@ -58,7 +62,7 @@ class JobSpec(ServiceBase):
     timeout_seconds: int = Field(
         3600,
         ge=1,
-        le=7 * 24 * 60 * 60,
+        le=MAX_JOB_TIMEOUT_SECONDS,
         description="Longest one attempt may run; then it fails (and is retried). Default: 3600.",
     )
     retry_delay_seconds: int = Field(

@@ -24,3 +24,6 @@ READ_TIMEOUT_SECONDS = SQS_MAX_LONG_POLL_SECONDS + READ_TIMEOUT_MARGIN_SECONDS
 MAX_CONCURRENCY = 100
 # The longest handler timeout: with the 30 s the visibility timeout adds, within SQS's 12 h.
 MAX_HANDLER_TIMEOUT_SECONDS = 43_000
+# A job family: jobs running at once, and the longest one attempt may run (a week).
+MAX_PARALLEL_JOBS = 1000
+MAX_JOB_TIMEOUT_SECONDS = 7 * 24 * 60 * 60

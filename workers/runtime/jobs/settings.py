@@ -13,7 +13,11 @@ from typing import TYPE_CHECKING
 
 from workers.runtime import env
 from workers.runtime.kinds import QUEUE_URL_VARIABLE
-from workers.runtime.limits import SQS_MAX_VISIBILITY_SECONDS
+from workers.runtime.limits import (
+    MAX_JOB_TIMEOUT_SECONDS,
+    MAX_PARALLEL_JOBS,
+    SQS_MAX_VISIBILITY_SECONDS,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -99,7 +103,7 @@ class PlatformSettings:
             queue_url=env.required_str(QUEUE_URL_VARIABLE, source),
             dead_letter_queue_url=env.required_str("DEAD_LETTER_QUEUE_URL", source),
             queue_type=_queue_type("QUEUE_TYPE", source),
-            max_parallel_jobs=_required_int("MAX_PARALLEL_JOBS", 1, 1000, source),
+            max_parallel_jobs=_required_int("MAX_PARALLEL_JOBS", 1, MAX_PARALLEL_JOBS, source),
             max_attempts=_required_int("MAX_ATTEMPTS", 1, 100, source),
             retry_delay_seconds=_required_int(
                 "RETRY_DELAY_SECONDS", 0, SQS_MAX_VISIBILITY_SECONDS, source
@@ -183,6 +187,8 @@ class RunnerSettings:
             table=env.required_str("JOBS_TABLE", source),
             job_id=env.required_str(JOB_ID_VARIABLE, source),
             attempt=_required_int(JOB_ATTEMPT_VARIABLE, 1, 100, source),
-            timeout_seconds=_required_int("JOB_TIMEOUT_SECONDS", 1, 7 * 24 * 60 * 60, source),
+            timeout_seconds=_required_int(
+                "JOB_TIMEOUT_SECONDS", 1, MAX_JOB_TIMEOUT_SECONDS, source
+            ),
             status_retention_days=_required_int("STATUS_RETENTION_DAYS", 1, 3650, source),
         )
