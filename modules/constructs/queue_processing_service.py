@@ -74,8 +74,8 @@ class QueueProcessingServiceProps:
 class QueueProcessingService:
     """Adds `work_queue`, `fargate_service` and `scaling` to `scope`, the consumer's stack.
 
-    Not a construct of its own: its children keep the addresses the consumer stack gave them
-    before it existed (a construct in between would rename, so replace, the queues).
+    Not a construct of its own: a construct in between would move its children one level down,
+    which renames, so replaces, a consumer's applied queues; they stay children of the stack.
 
     Public fields: `work_queue` (`queue`, `dead_letter_queue`, `dead_letter_alarm`), `fargate`
     (`service`, `task_role`, `execution_role`, `task_definition`, `container_definitions`),
