@@ -458,38 +458,48 @@ class IngestApi(Construct):
             [construct_id, http_method, request.get("request_parameters"), static]
         )
         for answer in answers:
-            status = str(answer.status)
-            method_response = aws.api_gateway_method_response.ApiGatewayMethodResponse(
-                self,
-                f"{construct_id}_{status}",
-                rest_api_id=self.rest_api_id,
-                resource_id=resource_id,
-                http_method=method_name,
-                status_code=status,
-                response_parameters={
-                    f"method.response.header.{header}": True for header, _ in answer.headers
-                }
-                or None,
-            )
-            response = aws.api_gateway_integration_response.ApiGatewayIntegrationResponse(
-                self,
-                f"{construct_id}_{status}_mapping",
-                rest_api_id=self.rest_api_id,
-                resource_id=resource_id,
-                http_method=method_name,
-                status_code=method_response.status_code,
-                selection_pattern=answer.selection_pattern,
-                response_templates={JSON: answer.template},
-                response_parameters={
-                    f"method.response.header.{header}": f"'{value}'"
-                    for header, value in answer.headers
-                }
-                or None,
-                depends_on=[wired],
-            )
-            self._definition.append([construct_id, asdict(answer)])
-            self._deployed.append(response)
+            self._answer(construct_id, resource_id, method_name, answer, wired)
         self._deployed.append(wired)
+
+    def _answer(
+        self,
+        construct_id: str,
+        resource_id: str,
+        method_name: str,
+        answer: Answer,
+        integration: aws.api_gateway_integration.ApiGatewayIntegration,
+    ) -> None:
+        """One method response and the integration response that maps to it."""
+        status = str(answer.status)
+        method_response = aws.api_gateway_method_response.ApiGatewayMethodResponse(
+            self,
+            f"{construct_id}_{status}",
+            rest_api_id=self.rest_api_id,
+            resource_id=resource_id,
+            http_method=method_name,
+            status_code=status,
+            response_parameters={
+                f"method.response.header.{header}": True for header, _ in answer.headers
+            }
+            or None,
+        )
+        response = aws.api_gateway_integration_response.ApiGatewayIntegrationResponse(
+            self,
+            f"{construct_id}_{status}_mapping",
+            rest_api_id=self.rest_api_id,
+            resource_id=resource_id,
+            http_method=method_name,
+            status_code=method_response.status_code,
+            selection_pattern=answer.selection_pattern,
+            response_templates={JSON: answer.template},
+            response_parameters={
+                f"method.response.header.{header}": f"'{value}'" for header, value in answer.headers
+            }
+            or None,
+            depends_on=[integration],
+        )
+        self._definition.append([construct_id, asdict(answer)])
+        self._deployed.append(response)
 
     def _gateway_responses(self) -> None:
         """JSON for what API Gateway refuses itself; the contract's replies where it has one."""
