@@ -86,6 +86,10 @@ NODE_PRELOAD = Path(__file__).with_name("fast_synth_preload.js")
 KERNEL_API_FD = 3
 KERNEL_STOP_SECONDS = 5
 NODE_VERSION_TIMEOUT_SECONDS = 30
+# Under $XDG_CACHE_HOME (default ~/.cache): node's version per binary, as the preload keeps
+# `terraform version`'s.
+CACHE_FOLDER_NAME = "fargate-worker-platform"
+NODE_VERSIONS_FILE = "node-versions.json"
 # The code that uses provider classes, always through `aws.<submodule>` (modules/cdk.py).
 APP_CODE = Path(__file__).parent
 AWS_ATTRIBUTE = re.compile(r"\baws\.([a-z][a-z0-9_]*)\b")
@@ -382,7 +386,27 @@ def _jsii_version() -> str | None:
 
 
 def _node_major() -> str | None:
+    """The major version of the node jsii's runtime runs, asked once per binary (its path, size
+    and mtime; `node --version` costs ~6 ms, the look-up well under one)."""
     node = os.environ.get("JSII_NODE", "node")  # as jsii's runtime finds it
+    found = shutil.which(node)
+    if found is None:
+        return _run_node_version(node)  # raises KernelStartError saying why
+    binary = os.path.realpath(found)
+    status = os.stat(binary)
+    key = f"{binary} {status.st_size} {status.st_mtime_ns}"
+    cache_file = _cache_folder() / NODE_VERSIONS_FILE
+    known = _read_json_object(cache_file)
+    if key not in known:
+        major = _run_node_version(binary)
+        if major is None:
+            return None
+        known[key] = major
+        _write_json_atomically(cache_file, known)
+    return str(known[key])
+
+
+def _run_node_version(node: str) -> str | None:
     try:
         completed = subprocess.run(
             [node, "--version"],
@@ -395,6 +419,29 @@ def _node_major() -> str | None:
         raise KernelStartError.no_node(node, error) from None
     version = completed.stdout.strip().removeprefix("v")
     return version.split(".")[0] if completed.returncode == 0 and version else None
+
+
+def _cache_folder() -> Path:
+    """Where the preload keeps its `terraform version` answers too."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base, CACHE_FOLDER_NAME)
+
+
+def _read_json_object(path: Path) -> dict[str, object]:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _write_json_atomically(path: Path, value: object) -> None:
+    """Concurrent synths never read half a file; an unwritable cache only costs a look-up."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}")
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(value), encoding="utf-8")
+        partial.replace(path)
 
 
 # --- 1. the provider package, lazily ------------------------------------------------------

@@ -139,3 +139,28 @@ def test_another_version_takes_the_plain_path_with_one_warning_and_the_same_outp
     assert fallback.returncode == 0
     assert not node_report.exists()
     assert output_files(plain_outdir) == output_files(fast_outdir)
+
+
+FAKE_NODE = """#!/bin/sh
+echo asked >> "$(dirname "$0")/asked"
+echo v{major}.1.2
+"""
+
+
+def test_nodes_version_is_asked_once_per_binary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a node binary, and an empty cache
+    node = tmp_path / "node"
+    node.write_text(FAKE_NODE.format(major=99))
+    node.chmod(0o755)
+    monkeypatch.setenv("JSII_NODE", str(node))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # When the versions are read twice, Then node was asked once
+    assert fast_synth.installed_versions(engine.active())["node"] == "99"
+    assert fast_synth.installed_versions(engine.active())["node"] == "99"
+    assert (tmp_path / "asked").read_text().splitlines() == ["asked"]
+    # And a replaced binary is asked again
+    node.write_text(FAKE_NODE.format(major=100))
+    assert fast_synth.installed_versions(engine.active())["node"] == "100"
+    assert (tmp_path / "asked").read_text().splitlines() == ["asked", "asked"]
