@@ -2,8 +2,8 @@
 
 The runtime's timing loops (outbox.py, protection.py) take a `clock` and a `wait` (a
 condition's wait with a timeout on that clock). `FakeClock` is both: a runtime thread that
-waits for a moment on it sleeps until the test advances the clock past that moment, or until
-its condition is notified, never for real time. Each step a test takes returns once every
+waits on it sleeps until the test moves the clock (then it looks whether its moment came) or
+its condition is notified, never for a real time. Each step a test takes returns once every
 thread waiting on the clock has looked at the new state and waits again, so what the test
 asserts next is what the runtime did at that moment, whatever the machine's load.
 """
@@ -28,7 +28,6 @@ _POLL_SECONDS = 0.01
 @dataclass
 class _Sleeper:
     condition: threading.Condition
-    until: float | None  # the clock time it waits for; None: until notified
     entry: int  # the how-many-th wait this was, over all threads
 
 
@@ -46,15 +45,15 @@ class FakeClock:
             return self._now
 
     def wait(self, condition: threading.Condition, timeout: float | None) -> bool:
-        """Called with `condition` held, as `condition.wait(timeout)`: wakes on a notify, or
-        once the clock passed `timeout` from now (an advance notifies `condition`)."""
+        """Called with `condition` held, as `condition.wait(timeout)`. Wakes on a notify and
+        whenever the clock moves: the runtime's loops compare the clock with their own deadlines
+        after every wake-up, as they must for a real condition's spurious ones."""
         me = threading.current_thread()
         with self._changed:
             if timeout is not None and timeout <= 0:
                 return False
             self._entries += 1
-            until = None if timeout is None else self._now + timeout
-            self._sleepers[me] = _Sleeper(condition, until, self._entries)
+            self._sleepers[me] = _Sleeper(condition, self._entries)
             self._changed.notify_all()
         try:
             return condition.wait()
@@ -98,9 +97,3 @@ class FakeClock:
         thread at least did (a thread just started may not have waited yet)."""
         live = [sleeper for thread, sleeper in self._sleepers.items() if thread.is_alive()]
         return all(s is not None and s.entry > mark for s in live) and bool(self._sleepers)
-
-    def next_wake(self) -> float | None:
-        """The earliest clock time a waiting thread asked to be woken at (None: none did)."""
-        with self._changed:
-            times = [s.until for s in self._sleepers.values() if s and s.until is not None]
-            return min(times, default=None)
