@@ -18,7 +18,7 @@ import pytest
 
 from devtools import fake_docker
 from tests.conftest import REPO_ROOT
-from tests.helpers.resource_types import TASK_DEFINITION
+from tests.infra.stack_json import TASK_DEFINITION
 from tests.workers.processes import WORKER_MODULE, WorkerProcess
 from tests.workers.sqs_testing import client_for, new_queue
 
