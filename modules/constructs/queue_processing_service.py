@@ -77,9 +77,10 @@ class QueueProcessingService:
     Not a construct of its own: a construct in between would move its children one level down,
     which renames, so replaces, a consumer's applied queues; they stay children of the stack.
 
-    Public fields: `work_queue` (`queue`, `dead_letter_queue`, `dead_letter_alarm`), `fargate`
-    (`service`, `task_role`, `execution_role`, `task_definition`, `container_definitions`),
-    `scaling`, `environment` (the platform's variables of every container).
+    Public fields: `queue`, `dead_letter_queue`, `service` (the ECS service), and the parts
+    they belong to: `work_queue` (also `dead_letter_alarm`), `fargate` (also `task_role`,
+    `execution_role`, `task_definition`, `container_definitions`), `scaling`; `environment` (the
+    platform's variables of every container).
     """
 
     def __init__(self, scope: Construct, props: QueueProcessingServiceProps) -> None:
@@ -89,8 +90,9 @@ class QueueProcessingService:
             "work_queue",
             WorkQueueProps(name=props.name, spec=spec.queue, alert_topic_arn=props.alert_topic_arn),
         )
-        queue = self.work_queue.queue
-        self.environment = service_environment(props, queue.url)
+        self.queue = self.work_queue.queue
+        self.dead_letter_queue = self.work_queue.dead_letter_queue
+        self.environment = service_environment(props, self.queue.url)
         self.fargate = FargateService(
             scope,
             "fargate_service",
@@ -104,12 +106,13 @@ class QueueProcessingService:
                 log_group=props.log_group,
                 aws=props.aws,
                 environment=self.environment,
-                task_role_statements=task_role_statements(props, queue.arn),
+                task_role_statements=task_role_statements(props, self.queue.arn),
                 desired_count=spec.scaling.min_tasks,
                 autoscaled=True,
                 stop_timeout=spec.stop_timeout,
             ),
         )
+        self.service = self.fargate.service
         self.scaling = BacklogScaling(
             scope,
             "scaling",
@@ -120,8 +123,8 @@ class QueueProcessingService:
                     spec.backlog_target if isinstance(spec.scaling, BacklogPerTaskScaling) else None
                 ),
                 cluster_name=props.cluster.cluster_name,
-                service_name=self.fargate.service.name,
-                queue_name=queue.name,
+                service_name=self.service.name,
+                queue_name=self.queue.name,
             ),
         )
 

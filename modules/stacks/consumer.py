@@ -51,13 +51,13 @@ class ConsumerStack(PlatformStack):
         self._declare_outputs()
 
     def _declare_outputs(self) -> None:
-        queue = self.consumer.work_queue.queue
+        queue = self.consumer.queue
         self.output(QUEUE_URL, queue.url, "URL of the consumer's queue (producers send here).")
         self.output(
             QUEUE_ARN, queue.arn, "ARN of the consumer's queue (producers' send permission)."
         )
         self.output(
             DEAD_LETTER_QUEUE_ARN,
-            self.consumer.work_queue.dead_letter_queue.arn,
+            self.consumer.dead_letter_queue.arn,
             "ARN of the dead-letter queue (messages that failed max_receive_count times).",
         )
