@@ -188,19 +188,7 @@ class IngestApi(Construct):
         self._definition: list[Any] = [spec.model_dump(mode="json")]
         self._deployed: list[Any] = []  # resources the deployment must wait for
 
-        self.integration_role = role_with_policy(
-            self,
-            "integration_role",
-            name=resource_name(props.name, "sqs-send"),
-            service=API_GATEWAY_PRINCIPAL,
-            # Only this queue; no KMS statement: the queues use SSE-SQS, not a customer key.
-            # No aws:SourceArn condition: API Gateway documents none for integration roles,
-            # and a condition on a key the service does not supply fails closed. Attaching the
-            # role to an integration needs iam:PassRole on it, in this account.
-            statements=(
-                Statement(sid="SendToQueue", actions=SEND_ACTIONS, resources=(props.queue_arn,)),
-            ),
-        )
+        self.integration_role = self._integration_role()
         self.rest_api = aws.api_gateway_rest_api.ApiGatewayRestApi(
             self,
             "rest_api",
@@ -222,22 +210,46 @@ class IngestApi(Construct):
         self.auth = _METHOD_AUTH[type(spec.auth)](self)
 
         self._gateway_responses()
-        self.validators = {
+        self.validators = self._request_validators()
+        self._validator_ids = {kind: validator.id for kind, validator in self.validators.items()}
+        self._routes()
+        self.deployment, self.stage, self.method_settings = self._stage()
+        if isinstance(spec.auth, ApiKeyAuth):
+            self._usage_plan(spec.auth)
+
+    def _integration_role(self) -> aws.iam_role.IamRole:
+        """The role the integration sends with: SendMessage on this queue only."""
+        return role_with_policy(
+            self,
+            "integration_role",
+            name=resource_name(self.props.name, "sqs-send"),
+            service=API_GATEWAY_PRINCIPAL,
+            # Only this queue; no KMS statement: the queues use SSE-SQS, not a customer key.
+            # No aws:SourceArn condition: API Gateway documents none for integration roles,
+            # and a condition on a key the service does not supply fails closed. Attaching the
+            # role to an integration needs iam:PassRole on it, in this account.
+            statements=(
+                Statement(
+                    sid="SendToQueue", actions=SEND_ACTIONS, resources=(self.props.queue_arn,)
+                ),
+            ),
+        )
+
+    def _request_validators(
+        self,
+    ) -> dict[str, aws.api_gateway_request_validator.ApiGatewayRequestValidator]:
+        """One validator of bodies, one of parameters, by what they validate."""
+        return {
             kind: aws.api_gateway_request_validator.ApiGatewayRequestValidator(
                 self,
                 f"{kind}_validator",
-                name=resource_name(props.name, kind),
+                name=resource_name(self.props.name, kind),
                 rest_api_id=self.rest_api_id,
                 validate_request_body=kind == "body",
                 validate_request_parameters=kind == "parameters",
             )
             for kind in ("body", "parameters")
         }
-        self._validator_ids = {kind: validator.id for kind, validator in self.validators.items()}
-        self._routes()
-        self.deployment, self.stage, self.method_settings = self._stage()
-        if isinstance(spec.auth, ApiKeyAuth):
-            self._usage_plan(spec.auth)
 
     # --- authentication -----------------------------------------------------------------------
 
