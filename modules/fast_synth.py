@@ -688,7 +688,7 @@ def adopt_kernel() -> None:
                 # One channel, one conversation: the main thread may be mid-request.
                 raise RuntimeError("the jsii kernel is not to be called while importing ahead")
             if isinstance(request, CreateRequest) and request.fqn == app_fqn:
-                import_provider_submodules_ahead()  # the app's modules are imported by now
+                import_provider_submodules_ahead()  # the app's modules are all imported
             if isinstance(request, LoadRequest):
                 answer = started.answer_to_load(
                     Assembly(request.name, request.version, request.tarball)
@@ -765,7 +765,7 @@ def memoize_binding_type_hints(packages: Iterable[str]) -> None:
     """In the modules of `packages` (and their submodules) only, evaluate the annotations of each
     jsii type-checking stub once, not on every call.
 
-    Each such module imported from now on runs with :func:`binding_typing` as its global
+    Each such module imported after this call runs with :func:`binding_typing` as its global
     ``typing`` (one imported already keeps typing: correct, only slower). The stubs are
     module-level functions whose annotations never change after import, so a cached answer is
     the same answer.
