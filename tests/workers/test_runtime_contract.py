@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -293,3 +295,17 @@ def test_the_job_runner_reads_back_its_task_definition_and_its_attempt() -> None
     assert RunnerSettings.from_env(_runner_env()) == RunnerSettings(
         table="jobs", job_id="job-1", attempt=2, timeout_seconds=3600, status_retention_days=30
     )
+
+
+def test_the_settings_the_synth_imports_load_no_aws_sdk() -> None:
+    # modules/ writes task definitions through these classes, so the synth imports them; the
+    # cdktn engine's Python has no botocore, and loading it would slow every synth.
+    probe = (
+        "import sys, modules.config, modules.app\n"
+        "sdk = ('boto3', 'botocore')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in sdk)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "", f"importing the synth's modules loads the AWS SDK: {loaded}"

@@ -18,13 +18,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import (
-    ClientError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-)
-
 from workers.runtime import env
 from workers.runtime.env import EnvError
 
@@ -71,6 +64,15 @@ def fatal_reason(error: BaseException) -> str | None:
     """What is wrong, in one line, if `error` is one that waiting does not fix; else None."""
     if isinstance(error, FatalError):
         return str(error)
+    # Imported here, not at the top: the settings classes import this module for the grace
+    # period, and the synth imports them in Pythons that have no botocore.
+    from botocore.exceptions import (
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
     if isinstance(error, NoRegionError):
         return NO_REGION
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
