@@ -30,8 +30,6 @@ from workers.runtime.jobs.settings import (
 )
 from workers.runtime.kinds import (
     HANDLER_MODULE,
-    HANDLER_VARIABLE,
-    KIND_VARIABLE,
     KINDS,
     Kind,
     TaskSettings,
@@ -194,12 +192,6 @@ class ServiceBase(SpecBase):
         return (
             self.runtime_kind.function if self.handler is None else self.handler.partition(":")[2]
         )
-
-    @property
-    def worker_environment(self) -> dict[str, str]:
-        """What every container of the service is told about its own code (task definition)."""
-        settings = self.task_settings(region="")
-        return {KIND_VARIABLE: settings.kind, HANDLER_VARIABLE: settings.handler}
 
     def task_settings(self, region: str) -> TaskSettings:
         """What every container of the service's task is told about itself (task definition)."""

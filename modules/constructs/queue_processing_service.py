@@ -9,8 +9,8 @@ outputs out.
 The task's permissions: receive, delete, extend and release messages of its own queue, and read
 its settings; and scale-in protection of its own tasks only (ECS tags every task of the service
 with its name, `aws:ecs:serviceName`, and both protection actions take the task's tags as
-conditions). Its environment: the consumer runtime's settings (`ConsumerSettings.to_env`), the
-Region, and the spec's `worker_environment`.
+conditions). Its environment: what every task is told about itself, and the consumer runtime's
+settings (`ConsumerSpec.task_settings`, `ConsumerSpec.runtime_settings`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from modules.constructs.backlog_scaling import BacklogScaling, BacklogScalingPro
 from modules.constructs.fargate_service import FargateService, FargateServiceProps
 from modules.constructs.work_queue import WorkQueue, WorkQueueProps
 from modules.iam import Condition, Statement
-from workers.runtime.consumer_settings import ConsumerSettings
 
 if TYPE_CHECKING:
     from modules.aws_context import AwsContext
@@ -130,19 +129,13 @@ class QueueProcessingService:
 
 
 def service_environment(props: QueueProcessingServiceProps, queue_url: str) -> dict[str, str]:
-    """The platform's variables: the Region, the consumer runtime's settings from the spec, and
-    the kind and handler the runtime runs (`worker_environment`)."""
+    """What every task of the service is told: about itself (Region, name, kind, handler) and
+    the consumer runtime's settings from the spec."""
     spec = props.spec
-    settings = ConsumerSettings(
-        queue_url=queue_url,
-        service_name=spec.name,
-        concurrency=spec.concurrency,
-        prefetch=spec.prefetch,
-        handler_timeout=spec.queue.handler_timeout_seconds,
-        visibility_timeout=spec.queue.visibility_timeout,
-        stop_timeout=spec.stop_timeout,
-    )
-    return {"AWS_REGION": props.aws.region, **settings.to_env(), **spec.worker_environment}
+    return {
+        **spec.task_settings(props.aws.region).to_env(),
+        **spec.runtime_settings(queue_url).to_env(),
+    }
 
 
 def task_role_statements(
