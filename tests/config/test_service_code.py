@@ -183,10 +183,11 @@ def test_handler_in_service_yaml_names_another_module_and_function(
     config = load_config(root, check_code=True)
 
     assert problems(root) == []
-    assert config.service("consumer").worker_environment == {  # type: ignore[union-attr]
-        "WORKER_KIND": "consumer",
-        "WORKER_HANDLER": "workers.consumer.images.resize:make_thumbnail",
-    }
+    settings = config.service("consumer").task_settings(region="")  # type: ignore[union-attr]
+    assert (settings.kind, settings.handler) == (
+        "consumer",
+        "workers.consumer.images.resize:make_thumbnail",
+    )
 
 
 def test_a_handler_in_service_yaml_that_is_missing_names_the_field(

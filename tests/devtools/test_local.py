@@ -157,7 +157,7 @@ def test_another_consumer_runs_fed_by_the_first_producer_when_none_sends_to_it(
 
     # Then it runs, with its own handler, and the example producer feeds its queue locally
     assert (producer.name, consumer.name) == ("producer", "thumbnails")
-    assert consumer.worker_environment["WORKER_HANDLER"] == "workers.thumbnails.handler:handle"
+    assert consumer.task_settings(region="").handler == "workers.thumbnails.handler:handle"
 
 
 def test_a_consumer_that_does_not_exist_is_one_line() -> None:

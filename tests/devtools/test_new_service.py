@@ -73,10 +73,12 @@ def test_a_new_service_is_its_own_files_and_loads_with_every_default(
     (folder / SERVICE_FILE).write_text(uncommented)
     again = load_config(root, check_code=True).service("thumbnails")
     assert again.model_dump(exclude={"handler"}) == spec.model_dump(exclude={"handler"})
-    assert isinstance(again, ServiceBase) and again.worker_environment == {
-        "WORKER_KIND": kind,
-        "WORKER_HANDLER": f"workers.thumbnails.handler:{KINDS[kind].function}",
-    }
+    assert isinstance(again, ServiceBase)
+    settings = again.task_settings(region="")
+    assert (settings.kind, settings.handler) == (
+        kind,
+        f"workers.thumbnails.handler:{KINDS[kind].function}",
+    )
 
 
 def _is_commented_field(line: str) -> bool:

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from workers.runtime.kinds import HANDLER_VARIABLE, KIND_VARIABLE
+
 if TYPE_CHECKING:
     import signal
     from collections.abc import Callable, Mapping
@@ -33,7 +35,8 @@ def example(service: str) -> dict[str, str]:
 
     spec = load_config(REPO_ROOT).service(service)
     assert isinstance(spec, ServiceBase), service
-    return spec.worker_environment
+    settings = spec.task_settings(region="")
+    return {KIND_VARIABLE: settings.kind, HANDLER_VARIABLE: settings.handler}
 
 
 class WorkerProcess:

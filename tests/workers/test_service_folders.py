@@ -75,7 +75,7 @@ def test_a_copy_of_a_service_folder_is_another_service_running_its_own_code(
     copied = load_config(root, check_code=True).service("copied")
 
     assert isinstance(copied, ServiceBase)
-    assert copied.worker_environment["WORKER_HANDLER"].startswith("workers.copied.handler:")
+    assert copied.task_settings(region="").handler.startswith("workers.copied.handler:")
 
 
 def spec_files() -> list[Path]:
