@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from modules.cdk import Construct, aws
 from modules.constructs.work_queue import (
-    RECEIVE_WAIT_SECONDS,
     SECONDS_PER_DAY,
     add_alarmed_dead_letter_queue,
     add_redrive_allow_policy,
@@ -23,6 +22,7 @@ from modules.constructs.work_queue import (
     redrive_policy,
 )
 from workers.runtime.jobs.schema import MAX_RECEIVES, QUEUE_VISIBILITY_SECONDS
+from workers.runtime.limits import SQS_MAX_LONG_POLL_SECONDS
 
 if TYPE_CHECKING:
     from modules.config import JobQueueSpec
@@ -79,7 +79,7 @@ class JobQueue(Construct):
             "queue",
             name=f"{props.name}{props.suffix}",
             sqs_managed_sse_enabled=True,
-            receive_wait_time_seconds=RECEIVE_WAIT_SECONDS,
+            receive_wait_time_seconds=SQS_MAX_LONG_POLL_SECONDS,
             visibility_timeout_seconds=QUEUE_VISIBILITY_SECONDS,
             message_retention_seconds=spec.message_retention_days * SECONDS_PER_DAY,
             redrive_policy=redrive_policy(self.dead_letter_queue, MAX_RECEIVES),

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING
 from modules.cdk import Construct, aws
 from modules.iam import Condition, Statement, policy_document
 from modules.naming import resource_name
+from workers.runtime.limits import SQS_MAX_LONG_POLL_SECONDS
 
 if TYPE_CHECKING:
     from modules.config import QueueSpec
 
 SECONDS_PER_DAY = 24 * 60 * 60
-# SQS long polling at its maximum: fewer empty receives, so fewer requests to pay for.
-RECEIVE_WAIT_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,8 @@ class WorkQueue(Construct):
             "queue",
             name=props.name,
             sqs_managed_sse_enabled=True,
-            receive_wait_time_seconds=RECEIVE_WAIT_SECONDS,
+            # Long polling at its maximum: fewer empty receives, so fewer requests to pay for.
+            receive_wait_time_seconds=SQS_MAX_LONG_POLL_SECONDS,
             visibility_timeout_seconds=spec.visibility_timeout,
             message_retention_seconds=spec.message_retention_days * SECONDS_PER_DAY,
             redrive_policy=redrive_policy(self.dead_letter_queue, spec.max_receive_count),

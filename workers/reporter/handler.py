@@ -3,8 +3,8 @@
 The platform calls `run()` once per task (EventBridge Scheduler starts it); returning ends the
 task with exit 0, raising fails it (exit 1) and the cluster's failure alert fires.
 
-Environment: QUEUE_URL (the platform sets it from `watches:`), SERVICE_NAME (names the report's
-source).
+Settings: the watched queue (`ScheduledSettings`, set from `watches:`) and the service's name
+(`TaskSettings`, the report's source).
 
 The report holds what GetQueueAttributes answers: messages visible, in flight and delayed. The
 age of the oldest message is not among them: only CloudWatch's ApproximateAgeOfOldestMessage
@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from workers.runtime import env
 from workers.runtime.aws import sqs_client
+from workers.runtime.kinds import QUEUE_URL_VARIABLE, TaskSettings
+from workers.runtime.scheduled_settings import ScheduledSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -57,8 +59,10 @@ def queue_depth(client: SQSClient, queue_url: str) -> QueueDepth:
 
 
 def run() -> None:
-    queue_url = env.required_str("QUEUE_URL")
-    source = env.optional_str("SERVICE_NAME", "")
+    queue_url = ScheduledSettings.from_env().watched_queue
+    if queue_url is None:
+        raise env.EnvError(f"{QUEUE_URL_VARIABLE} is required but not set")
+    source = TaskSettings.from_env().service_name
     depth = queue_depth(sqs_client(read_timeout=READ_TIMEOUT_SECONDS), queue_url)
     log.info(
         "queue report",
