@@ -170,38 +170,29 @@ class ConsumerSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsumerSettings:
-        """Read and check every variable; EnvError names the first bad one and the rule."""
+        """Read and check every variable; EnvError names the first bad one and the rule.
+        An unset variable takes the field's default (the class attribute)."""
+
+        def number(name: str, default: float, low: float, high: float) -> float:
+            return env.number(name, default, minimum=low, maximum=high, env=environ)
+
+        def whole(name: str, default: float, low: int, high: int) -> int:
+            return int(
+                env.number(name, default, minimum=low, maximum=high, integer=True, env=environ)
+            )
+
         queue_url = env.required_str(QUEUE_URL_VARIABLE, environ)
-        concurrency = env.number(
-            "WORKER_CONCURRENCY", 4, minimum=1, maximum=MAX_CONCURRENCY, integer=True, env=environ
+        handler_timeout = number(
+            "HANDLER_TIMEOUT_SECONDS", cls.handler_timeout, 0.1, MAX_HANDLER_TIMEOUT_SECONDS
         )
-        prefetch = env.number(
-            "WORKER_PREFETCH", 0, minimum=0, maximum=MAX_PREFETCH, integer=True, env=environ
-        )
-        handler_timeout = env.number(
-            "HANDLER_TIMEOUT_SECONDS",
-            60,
-            minimum=0.1,
-            maximum=MAX_HANDLER_TIMEOUT_SECONDS,
-            env=environ,
-        )
-        visibility = env.number(
+        visibility = whole(
             "VISIBILITY_TIMEOUT_SECONDS",
             min(SQS_MAX_VISIBILITY_SECONDS, math.ceil(handler_timeout) + 30),
-            minimum=1,
-            maximum=SQS_MAX_VISIBILITY_SECONDS,
-            integer=True,
-            env=environ,
+            1,
+            SQS_MAX_VISIBILITY_SECONDS,
         )
-        wait = env.number(
-            "RECEIVE_WAIT_SECONDS",
-            SQS_MAX_LONG_POLL_SECONDS,
-            minimum=1,
-            maximum=SQS_MAX_LONG_POLL_SECONDS,
-            integer=True,
-            env=environ,
-        )
-        read_timeout = _read_timeout(int(wait), environ)
+        wait = whole("RECEIVE_WAIT_SECONDS", cls.receive_wait, 1, SQS_MAX_LONG_POLL_SECONDS)
+        read_timeout = _read_timeout(wait, environ)
         if visibility <= read_timeout:
             # A message must stay hidden longer than one SQS call may hang, or a heartbeat
             # or delete still waiting for its answer arrives after the message reappeared.
@@ -210,48 +201,25 @@ class ConsumerSettings:
                 f"timeout ({read_timeout:g} s: SQS_READ_TIMEOUT_SECONDS, by default "
                 f"RECEIVE_WAIT_SECONDS + {READ_TIMEOUT_MARGIN_SECONDS})"
             )
-        protection_minutes = env.number(
-            "TASK_PROTECTION_MINUTES",
-            DEFAULT_PROTECTION_MINUTES,
-            minimum=1,
-            maximum=MAX_EXPIRES_MINUTES,
-            integer=True,
-            env=environ,
-        )
         return cls(
             queue_url=queue_url,
-            concurrency=int(concurrency),
-            prefetch=int(prefetch),
+            concurrency=whole("WORKER_CONCURRENCY", cls.concurrency, 1, MAX_CONCURRENCY),
+            prefetch=whole("WORKER_PREFETCH", cls.prefetch, 0, MAX_PREFETCH),
             handler_timeout=handler_timeout,
-            visibility_timeout=int(visibility),
-            stop_timeout=env.number(
-                "STOP_TIMEOUT_SECONDS",
-                30,
-                minimum=1,
-                maximum=FARGATE_MAX_STOP_TIMEOUT_SECONDS,
-                env=environ,
+            visibility_timeout=visibility,
+            stop_timeout=number(
+                "STOP_TIMEOUT_SECONDS", cls.stop_timeout, 1, FARGATE_MAX_STOP_TIMEOUT_SECONDS
             ),
-            receive_wait=int(wait),
+            receive_wait=wait,
             read_timeout=read_timeout,
-            sqs_max_attempts=int(
-                env.number(
-                    "SQS_MAX_ATTEMPTS",
-                    DEFAULT_SQS_MAX_ATTEMPTS,
-                    minimum=1,
-                    maximum=10,
-                    integer=True,
-                    env=environ,
-                )
-            ),
+            sqs_max_attempts=whole("SQS_MAX_ATTEMPTS", cls.sqs_max_attempts, 1, 10),
             retry_backoff=_retry_backoff(environ),
             sqs_backoff=_sqs_backoff(environ),
-            protection_minutes=int(protection_minutes),
-            protection_timeout=env.number(
-                "TASK_PROTECTION_TIMEOUT_SECONDS",
-                DEFAULT_PROTECTION_TIMEOUT_SECONDS,
-                minimum=0.1,
-                maximum=30,
-                env=environ,
+            protection_minutes=whole(
+                "TASK_PROTECTION_MINUTES", cls.protection_minutes, 1, MAX_EXPIRES_MINUTES
+            ),
+            protection_timeout=number(
+                "TASK_PROTECTION_TIMEOUT_SECONDS", cls.protection_timeout, 0.1, 30
             ),
             service_name=env.optional_str(SERVICE_NAME_VARIABLE, "", environ),
             fatal_grace=grace_from_env(environ),
