@@ -26,7 +26,7 @@ from modules.config.limits import (
     name_problems,
 )
 from modules.naming import tags
-from tests.config.test_bad_configs import set_key
+from tests.config.support import set_key
 from tests.conftest import REPO_ROOT
 from tests.infra.conftest import synth_stacks
 

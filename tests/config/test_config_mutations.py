@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from modules.config import ConfigError, load_config
-from tests.config.test_bad_configs import run_main
+from tests.config.support import MAIN_TIMEOUT_SECONDS, run_main
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 CASES = 300
 MAIN_CASES = 5
 CASE_SECONDS = 5
-MAIN_TIMEOUT_SECONDS = 120
 MAX_LINE_CHARS = 600
 # A file's problems are capped at 20 plus one "more not shown" line; the cross-file checks add a
 # few per service.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.config.test_bad_configs import (
+from tests.config.support import (
     ALIAS_BOMB,
     CONSUMER,
     DEEP_LIST,

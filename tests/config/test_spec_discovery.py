@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modules.config import load_config
-from tests.config.test_bad_configs import CONSUMER, PRODUCER, run_main, set_key
+from tests.config.support import CONSUMER, MAIN_TIMEOUT_SECONDS, PRODUCER, run_main, set_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-MAIN_TIMEOUT_SECONDS = 120
 NO_SPEC_WARNING = (
     "workers/billing: holds Python files but no service.yaml, so no stack is made for it; add "
     "workers/billing/service.yaml to deploy it (README: Adding a service)"
