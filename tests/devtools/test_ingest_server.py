@@ -33,7 +33,8 @@ from modules.ingest_contract import (
     body_too_large,
 )
 from tests.conftest import REPO_ROOT
-from tests.devtools.test_local import LocalRun
+from tests.devtools.ingest_support import MAX_BODY_BYTES, api_spec
+from tests.devtools.local_run import LocalRun
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,23 +47,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-MAX_BODY_BYTES = 64
 FORM = "application/x-www-form-urlencoded"  # what curl -d and urllib send by default
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-SCHEMA = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}
-
-
-def api_spec(**fields: Any) -> IngestSpec:
-    data = {
-        "name": "ingest",
-        "kind": "ingest",
-        "feeds": "consumer",
-        "routes": ["POST /messages", "GET /queue"],
-        "max_body_bytes": MAX_BODY_BYTES,
-        "request_schema": SCHEMA,
-        **fields,
-    }
-    return IngestSpec.model_validate(data)
 
 
 class Api:
