@@ -8,9 +8,10 @@ read the stacks with is in stack_json.py.
 from __future__ import annotations
 
 import shutil
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
 from modules.config import PlatformConfig, load_config
 from tests.conftest import REPO_ROOT
@@ -51,3 +52,21 @@ def repo_copy(tmp_path: Path) -> Callable[[], Path]:
         return root
 
     return make
+
+
+@pytest.fixture
+def consumer_with_scaling(
+    repo_copy: Callable[[], Path], tmp_path: Path
+) -> Callable[[dict[str, Any]], Stack]:
+    """The consumer stack of a configuration copy whose consumer has the `scaling:` block given,
+    synthesized into the test's `tmp_path / "cdktf.out"` (once per test: the copy is its own)."""
+
+    def synth(scaling: dict[str, Any]) -> Stack:
+        root = repo_copy()
+        spec_path = root / "workers" / "consumer" / "service.yaml"
+        spec = yaml.safe_load(spec_path.read_text())
+        spec["scaling"] = scaling
+        spec_path.write_text(yaml.safe_dump(spec))
+        return synth_stacks(load_config(root), tmp_path / "cdktf.out")["consumer"]
+
+    return synth

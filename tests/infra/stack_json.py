@@ -92,6 +92,11 @@ def reference(resource_type: str, logical_id: str, attribute: str) -> str:
     return f"${{{resource_type}.{logical_id}.{attribute}}}"
 
 
+def queue_ref(stack: Stack, name: str, attribute: str) -> str:
+    """The reference to `attribute` of the one queue named `name`."""
+    return reference(QUEUE, named(stack, QUEUE, name)[0], attribute)
+
+
 def remote_output(stack: str, output: str) -> str:
     """How cdk.tf.json refers to another stack's output, read through its remote state."""
     return f"${{data.terraform_remote_state.{stack}_outputs.outputs.{output}}}"

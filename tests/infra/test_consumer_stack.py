@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from modules.cdk import aws
-from modules.config import load_config
 from modules.constructs.backlog_scaling import TRACKING_FLOOR
 from modules.stacks import consumer
 from tests.infra.stack_json import (
@@ -37,14 +34,13 @@ from tests.infra.stack_json import (
     named,
     only_resource,
     policy_statements,
+    queue_ref,
     reference,
     resources,
-    synth_stacks,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from tests.infra.stack_json import Stack
 
@@ -60,10 +56,6 @@ def without(body: dict[str, Any], *keys: str) -> dict[str, Any]:
 def by_id(queries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Metric queries by their id."""
     return {query["id"]: without(query, "id") for query in queries}
-
-
-def queue_ref(stack: Stack, name: str, attribute: str) -> str:
-    return reference(QUEUE, named(stack, QUEUE, name)[0], attribute)
 
 
 def service_ref(stack: Stack) -> str:
@@ -558,24 +550,12 @@ def test_idle_minutes_without_visible_or_in_flight_messages_stop_every_task(
 # --- scaling: variants --------------------------------------------------------------------------
 
 
-def synth_with_scaling(
-    make_copy: Callable[[], Path], scaling: dict[str, Any], tmp_path: Path
-) -> Stack:
-    """The consumer stack of a copy of the repository whose consumer has `scaling`."""
-    root = make_copy()
-    spec_path = root / "workers" / "consumer" / "service.yaml"
-    spec = yaml.safe_load(spec_path.read_text())
-    spec["scaling"] = scaling
-    spec_path.write_text(yaml.safe_dump(spec))
-    return synth_stacks(load_config(root), tmp_path / "cdktf.out")["consumer"]
-
-
 def test_queue_depth_mode_reproduces_the_reference_target_tracking(
-    repo_copy: Callable[[], Path], tmp_path: Path
+    consumer_with_scaling: Callable[[dict[str, Any]], Stack],
 ) -> None:
     # Given `scaling: {mode: queue-depth}` (defaults: min 1, max 3, target 3 visible messages)
     # When the stack is synthesized
-    stack = synth_with_scaling(repo_copy, {"mode": "queue-depth"}, tmp_path)
+    stack = consumer_with_scaling({"mode": "queue-depth"})
 
     # Then one target tracking policy on the queue's visible messages, and no step policy
     target = only_resource(stack, SCALABLE_TARGET)
@@ -602,13 +582,13 @@ def test_queue_depth_mode_reproduces_the_reference_target_tracking(
 
 
 def test_a_minimum_above_zero_needs_no_scale_to_or_from_zero(
-    repo_copy: Callable[[], Path], tmp_path: Path
+    consumer_with_scaling: Callable[[dict[str, Any]], Stack],
 ) -> None:
     # Given backlog-per-task scaling with min_tasks 2
     scaling = {"mode": "backlog-per-task", "min_tasks": 2, "max_tasks": 4}
 
     # When the stack is synthesized
-    stack = synth_with_scaling(repo_copy, scaling, tmp_path)
+    stack = consumer_with_scaling(scaling)
 
     # Then target tracking alone scales between 2 and 4 tasks, starting at 2
     target = only_resource(stack, SCALABLE_TARGET)

@@ -15,10 +15,10 @@ from tests.infra.stack_json import (
     SERVICE,
     named,
     only_resource,
+    queue_ref,
     reference,
     resources,
 )
-from tests.infra.test_consumer_stack import queue_ref, synth_with_scaling
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,9 +64,9 @@ def steps(*bounds: tuple[str | None, str | None, int]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def default_steps(repo_copy: Callable[[], Path], tmp_path: Path) -> Stack:
+def default_steps(consumer_with_scaling: Callable[[dict[str, Any]], Stack]) -> Stack:
     """The consumer stack with `scaling: {mode: steps}`: every default, the reference design's."""
-    return synth_with_scaling(repo_copy, {"mode": "steps"}, tmp_path)
+    return consumer_with_scaling({"mode": "steps"})
 
 
 def test_default_steps_scale_between_0_and_50_tasks_from_0(default_steps: Stack) -> None:
@@ -153,7 +153,7 @@ def test_each_step_policy_has_a_one_minute_alarm_on_visible_messages(
 
 
 def test_configured_steps_and_no_high_backlog(
-    repo_copy: Callable[[], Path], tmp_path: Path
+    consumer_with_scaling: Callable[[dict[str, Any]], Stack],
 ) -> None:
     # Given steps that remove 5 below 3 visible, 1 below 10, hold below 20, add 2 from 20, and
     # no high-backlog policy
@@ -171,7 +171,7 @@ def test_configured_steps_and_no_high_backlog(
     }
 
     # When synthesized
-    stack = synth_with_scaling(repo_copy, scaling, tmp_path)
+    stack = consumer_with_scaling(scaling)
     policies = step_policies(stack)
 
     # Then scale-out starts at 20; scale-in covers 9 visible and fewer (threshold 9): counts
@@ -188,7 +188,7 @@ def test_configured_steps_and_no_high_backlog(
 
 
 def test_steps_without_a_removing_step_have_no_scale_in(
-    repo_copy: Callable[[], Path], tmp_path: Path
+    consumer_with_scaling: Callable[[dict[str, Any]], Stack],
 ) -> None:
     # Given steps that never remove a task
     scaling = {
@@ -197,7 +197,7 @@ def test_steps_without_a_removing_step_have_no_scale_in(
     }
 
     # When synthesized
-    stack = synth_with_scaling(repo_copy, scaling, tmp_path)
+    stack = consumer_with_scaling(scaling)
 
     # Then only the scale-out and high-backlog policies exist
     assert sorted(step_policies(stack)) == [
