@@ -6,18 +6,27 @@ outside the repository (a sibling `shared` folder, an upper-case document such a
 that the repository does not hold), or says "seed" for anything but random-number seeding (the
 design this project implements is "the reference design", or its policy's own name). A failure
 names file:line and the rule.
+
+No Python file imports a test module (`test_*.py`, `*_test.py`): what tests share lives in a
+conftest.py (fixtures) or a helper module beside them, so running or moving one test file never
+depends on another. A failure names file:line and the module imported.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import REPO_ROOT
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SOURCE_SUFFIXES = frozenset({".py", ".js", ".sh", ".toml", ".yaml", ".yml", ".cfg"})
 SOURCE_NAMES = frozenset({"Makefile", "Dockerfile"})
@@ -180,3 +189,117 @@ def test_a_planted_line_is_named_with_its_rule(path: str, line: str, rule: str) 
 )
 def test_a_line_about_the_repository_or_random_seeds_passes(path: str, line: str) -> None:
     assert line_problems(path, line, frozenset({"README.md"})) == []
+
+
+# --- no test module imports another ------------------------------------------------------------
+
+
+def is_test_module(dotted: str) -> bool:
+    """Whether `dotted` names what pytest collects: a test_*.py or *_test.py module, or a test
+    function imported from one."""
+    name = dotted.rpartition(".")[2]
+    return name.startswith("test_") or name.endswith("_test")
+
+
+def imported_names(path: str, source: str) -> Iterator[tuple[int, str]]:
+    """(line, dotted name) of every module `source` (the file at `path`) imports, relative
+    imports resolved against its package. `from package import name` yields `package.name` as
+    well: the name may be a module."""
+    package = list(PurePosixPath(path).parent.parts)
+    for node in ast.walk(ast.parse(source, filename=path)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            yield node.lineno, module
+            for alias in node.names:
+                yield node.lineno, f"{module}.{alias.name}"
+
+
+def imports_of_test_modules(path: str, source: str) -> list[str]:
+    """`path:line: imports <module>` for each import of a test module in `source`."""
+    return sorted(
+        {
+            f"{path}:{line}: imports {name}, a test module"
+            for line, name in imported_names(path, source)
+            if is_test_module(name)
+        }
+    )
+
+
+def test_no_python_file_imports_a_test_module() -> None:
+    found = [
+        problem
+        for path in repository_files(REPO_ROOT)
+        if path.suffix == ".py" and (REPO_ROOT / path).is_file()
+        for problem in imports_of_test_modules(
+            path.as_posix(), (REPO_ROOT / path).read_text(encoding="utf-8")
+        )
+    ]
+
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "imported"),
+    [
+        (
+            "tests/config/test_a.py",
+            "from tests.config.test_bad_configs import run_main\n",
+            "tests/config/test_a.py:1: imports tests.config.test_bad_configs,",
+        ),
+        (
+            "tests/devtools/test_a.py",
+            "import os\n\nfrom .test_local import LocalRun\n",
+            "tests/devtools/test_a.py:3: imports tests.devtools.test_local,",
+        ),
+        (
+            "tests/devtools/test_a.py",
+            "from . import conftest, test_local\n",
+            "tests/devtools/test_a.py:1: imports tests.devtools.test_local,",
+        ),
+        (
+            "tests/infra/parts/test_a.py",
+            "from ..test_consumer_stack import queue_ref\n",
+            "tests/infra/parts/test_a.py:1: imports tests.infra.test_consumer_stack,",
+        ),
+        (
+            "tests/infra/conftest.py",
+            "if TYPE_CHECKING:\n    import tests.infra.test_consumer_stack as consumer\n",
+            "tests/infra/conftest.py:2: imports tests.infra.test_consumer_stack,",
+        ),
+        (
+            "tests/a.py",
+            "def helper():\n    from tests.config.support import test_edit\n",
+            "tests/a.py:2: imports tests.config.support.test_edit,",
+        ),
+        (
+            "workers/a/handler.py",
+            "from workers.a.handler_test import CASES\n",
+            "workers/a/handler.py:1: imports workers.a.handler_test,",
+        ),
+    ],
+)
+def test_a_planted_test_module_import_is_named_with_its_line(
+    path: str, source: str, imported: str
+) -> None:
+    problems = imports_of_test_modules(path, source)
+
+    assert any(problem.startswith(imported) for problem in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        ("tests/infra/test_a.py", "from tests.infra.stack_json import queue_ref\n"),
+        ("tests/config/test_a.py", "from .support import run_main, set_key\n"),
+        ("tests/devtools/test_a.py", "from . import conftest\nfrom .local_run import LocalRun\n"),
+        ("tests/a.py", "import pytest\nfrom tests.conftest import REPO_ROOT\n"),
+        ("tests/a.py", "from tests.helpers.toolchains import linter\n"),
+        ("tests/a.py", '"""from tests.config.test_bad_configs import run_main"""\n'),
+    ],
+)
+def test_an_import_of_a_helper_or_conftest_passes(path: str, source: str) -> None:
+    assert imports_of_test_modules(path, source) == []
