@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.helpers.repository import repository_files
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -76,16 +76,8 @@ def is_source(path: PurePosixPath) -> bool:
     return path.suffix in SOURCE_SUFFIXES or path.name in SOURCE_NAMES
 
 
-def repository_files(root: Path) -> list[PurePosixPath]:
-    """What git tracks, plus new files it does not ignore."""
-    listing = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=root,
-        capture_output=True,
-        check=True,
-        text=True,
-    ).stdout
-    return sorted({PurePosixPath(name) for name in listing.split("\0") if name})
+def source_files() -> list[PurePosixPath]:
+    return [PurePosixPath(name) for name in repository_files()]
 
 
 def seed_problem(path: str, line: str) -> bool:
@@ -116,11 +108,11 @@ def line_problems(path: str, line: str, documents: frozenset[str]) -> list[str]:
 
 
 def findings(root: Path) -> list[Finding]:
-    files = repository_files(root)
+    files = source_files()
     documents = frozenset(path.name for path in files)
     found = []
     for path in files:
-        if path == SELF or not is_source(path) or not (root / path).is_file():
+        if path == SELF or not is_source(path):
             continue
         text = (root / path).read_text(encoding="utf-8", errors="replace")
         for number, line in enumerate(text.splitlines(), start=1):
@@ -232,8 +224,8 @@ def imports_of_test_modules(path: str, source: str) -> list[str]:
 def test_no_python_file_imports_a_test_module() -> None:
     found = [
         problem
-        for path in repository_files(REPO_ROOT)
-        if path.suffix == ".py" and (REPO_ROOT / path).is_file()
+        for path in source_files()
+        if path.suffix == ".py"
         for problem in imports_of_test_modules(
             path.as_posix(), (REPO_ROOT / path).read_text(encoding="utf-8")
         )
